@@ -1,0 +1,582 @@
+/**
+ * The action's inputs, read once, checked with zod, turned into a Config.
+ *
+ * The loop is disabled by default: `mode` is `off` unless set, and an empty
+ * `repos` allowlist also means off. Reading the inputs makes no request.
+ *
+ * Every error a user can cause names the input and says how to fix it, and a
+ * failed parse means nothing else runs. Secret values never appear in an
+ * error message (they are masked by the caller before they reach here, and
+ * messages about them don't quote them anyway).
+ *
+ * This module is pure: the caller passes the raw input strings in.
+ */
+import ms from 'ms'
+import { z } from 'zod'
+import {
+  DEFAULT_FIRST_TEMPLATE,
+  DEFAULT_FIX_FORWARD_TEMPLATE,
+  unknownPlaceholders,
+  type TemplateKind
+} from './core/prompts.js'
+import type { Delivery, Policy } from './core/types.js'
+
+/** Every input of action.yml, with its default (the same as action.yml's). */
+export const INPUT_DEFAULTS = {
+  mode: 'off',
+  repos: '',
+  'github-token': '',
+  agent: 't3',
+  't3-url': '',
+  't3-token': '',
+  't3-projects': '',
+  't3-model': '',
+  't3-runtime-mode': 'full-access',
+  'agent-workflow': 'afk-agent.yml',
+  'agent-workflow-ref': '',
+  delivery: 'pull-request',
+  'ready-label': 'ready-for-agent',
+  'in-progress-label': 'agent-in-progress',
+  'human-label': 'ready-for-human',
+  'max-fix-forward': '3',
+  'max-runtime': '6h',
+  'prepush-timeout': '2h',
+  'ci-start-timeout': '20m',
+  'idle-grace': '10m',
+  'max-concurrent': '3',
+  'max-concurrent-per-repo': '1',
+  'trusted-associations': 'OWNER,MEMBER,COLLABORATOR',
+  'ignore-checks': '',
+  'prompt-template': '',
+  'fix-forward-prompt-template': '',
+  'notify-slack-webhook': '',
+  'notify-webhook-url': '',
+  'notify-webhook-secret': '',
+  'notify-mention': '',
+  'dry-run': 'false'
+} as const
+
+export type InputName = keyof typeof INPUT_DEFAULTS
+export type RawInputs = Record<InputName, string>
+
+/** Inputs whose values are secrets: masked the moment they are read. */
+export const SECRET_INPUTS: readonly InputName[] = [
+  'github-token',
+  't3-token',
+  'notify-slack-webhook',
+  'notify-webhook-url',
+  'notify-webhook-secret'
+]
+
+export const MODES = ['off', 'watch', 'on', 'stop'] as const
+export type Mode = (typeof MODES)[number]
+
+export const AUTHOR_ASSOCIATIONS = [
+  'OWNER',
+  'MEMBER',
+  'COLLABORATOR',
+  'CONTRIBUTOR',
+  'FIRST_TIME_CONTRIBUTOR',
+  'FIRST_TIMER',
+  'MANNEQUIN',
+  'NONE'
+] as const
+export type AuthorAssociation = (typeof AUTHOR_ASSOCIATIONS)[number]
+
+export const T3_RUNTIME_MODES = ['approval-required', 'auto-accept-edits', 'full-access'] as const
+
+/** A repository the loop may touch. `key` is the lowercased `owner/name`. */
+export interface RepoRef {
+  owner: string
+  name: string
+  /** `owner/name` as the user wrote it. */
+  fullName: string
+  /** Lowercase, for comparisons: GitHub names are case-insensitive. */
+  key: string
+}
+
+export interface T3ModelSelection {
+  instanceId: string
+  model: string
+}
+
+export interface Config {
+  mode: Mode
+  repos: RepoRef[]
+  githubToken: string
+  agent: 't3' | 'workflow'
+  t3: {
+    url: string | null
+    token: string
+    /** Lowercase `owner/name` → project id. */
+    projects: Record<string, string>
+    model: T3ModelSelection | null
+    runtimeMode: (typeof T3_RUNTIME_MODES)[number]
+  }
+  workflow: { file: string; ref: string | null }
+  delivery: Delivery
+  labels: { ready: string; inProgress: string; human: string }
+  policy: Policy
+  maxConcurrent: number
+  maxConcurrentPerRepo: number
+  trustedAssociations: AuthorAssociation[]
+  ignoreChecks: string[]
+  templates: { first: string; fixForward: string }
+  notify: {
+    slackWebhook: string | null
+    webhookUrl: string | null
+    webhookSecret: string | null
+    mention: string | null
+  }
+  dryRun: boolean
+}
+
+/** The result of reading the inputs. */
+export type ParsedConfig =
+  | { ok: true; config: Config; off: false; warnings: string[] }
+  | { ok: true; off: true; why: string; warnings: string[] }
+  | { ok: false; errors: string[] }
+
+/** Environment switches that are not inputs (test-only settings). */
+export interface ConfigEnv {
+  /** Allow `http://127.0.0.1` webhook URLs: for tests against a loopback receiver only. */
+  allowLoopbackHttp?: boolean
+}
+
+/** How to turn the loop on, printed whenever it is off. */
+export const HOW_TO_TURN_ON =
+  "To turn it on, set the `mode` input to `on` (or `watch` to only drive runs already in flight) and list the repositories it may work in under `repos` (owner/name, one per line). Tip: `mode: ${{ vars.AFK_LOOP_MODE || 'off' }}` makes a repository variable the kill switch."
+
+const MAX_FIX_FORWARD_LIMIT = 20
+const REPO_PATTERN = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/
+
+/** Collects problems; each names its input. */
+class Problems {
+  readonly list: string[] = []
+  add(input: InputName, message: string): void {
+    this.list.push(`Input '${input}': ${message}`)
+  }
+}
+
+/** Split a list input on commas and newlines; drop blanks and comments. */
+export function splitList(value: string): string[] {
+  return value
+    .split(/[\n,]/)
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0 && !item.startsWith('#'))
+}
+
+/**
+ * Parse a duration such as `90s`, `20m`, `6h`, `1d` (via `ms`). A bare number
+ * is refused: it is ambiguous (milliseconds to `ms`, seconds to most people).
+ */
+export function parseDuration(value: string): number | null {
+  const text = value.trim()
+  if (!/[a-z]/i.test(text)) return null
+  let millis: number | undefined
+  try {
+    millis = ms(text as ms.StringValue) as number | undefined
+  } catch {
+    return null
+  }
+  if (typeof millis !== 'number' || !Number.isFinite(millis) || millis < 1000) return null
+  return Math.round(millis / 1000)
+}
+
+function parseInteger(value: string, min: number, max: number): number | null {
+  const text = value.trim()
+  if (!/^\d+$/.test(text)) return null
+  const n = Number(text)
+  return n >= min && n <= max ? n : null
+}
+
+/** YAML 1.2 core booleans, as `core.getBooleanInput` accepts them. */
+function parseBoolean(value: string): boolean | null {
+  const text = value.trim()
+  if (['true', 'True', 'TRUE'].includes(text)) return true
+  if (['false', 'False', 'FALSE', ''].includes(text)) return false
+  return null
+}
+
+function parseUrl(
+  value: string,
+  input: InputName,
+  problems: Problems,
+  env: ConfigEnv,
+  opts: { secret: boolean; allowHttp?: boolean }
+): string | null {
+  const text = value.trim()
+  if (text === '') return null
+  const shown = opts.secret ? 'the value given' : `'${text}'`
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    problems.add(input, `${shown} is not a URL. Give a full URL such as https://example.com/hook.`)
+    return null
+  }
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
+  if (url.protocol === 'https:') return text
+  if (url.protocol === 'http:' && (opts.allowHttp || (loopback && env.allowLoopbackHttp))) {
+    return text
+  }
+  problems.add(input, `${shown} must use https:// (plain http would expose what it carries).`)
+  return null
+}
+
+const modeSchema = z.enum(MODES)
+
+/**
+ * Read the raw inputs into a Config. Pure; never throws for bad input.
+ * Missing keys take their defaults.
+ */
+export function parseConfig(partial: Partial<RawInputs>, env: ConfigEnv = {}): ParsedConfig {
+  const raw = { ...INPUT_DEFAULTS, ...stripUndefined(partial) } as RawInputs
+  const get = (name: InputName): string => {
+    const value = raw[name].trim()
+    return value === '' ? INPUT_DEFAULTS[name] : value
+  }
+
+  const problems = new Problems()
+  const mode = modeSchema.safeParse(get('mode').toLowerCase())
+  if (!mode.success) {
+    return {
+      ok: false,
+      errors: [
+        `Input 'mode': '${get('mode')}' is not a mode. Use one of: off (do nothing), watch (drive runs in flight, start none), on (drive and start runs), stop (emergency stop: hand every run back).`
+      ]
+    }
+  }
+
+  const config = parseRest(raw, get, mode.data, problems, env)
+
+  // The kill switch must always work: with mode off, or nothing allowlisted,
+  // the other inputs are only warned about, and the step succeeds without
+  // touching anything.
+  if (mode.data === 'off') {
+    return {
+      ok: true,
+      off: true,
+      why: 'The afk-loop is off (`mode` is `off`, the default), so it makes no request.',
+      warnings: problems.list
+    }
+  }
+  if (splitList(raw.repos).length === 0) {
+    return {
+      ok: true,
+      off: true,
+      why: `The afk-loop is off: \`mode\` is \`${mode.data}\` but the \`repos\` allowlist is empty, so it makes no request.`,
+      warnings: problems.list
+    }
+  }
+  if (problems.list.length > 0 || config === null) return { ok: false, errors: problems.list }
+  return { ok: true, off: false, config, warnings: deadlineWarnings(config) }
+}
+
+function stripUndefined(partial: Partial<RawInputs>): Partial<RawInputs> {
+  return Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined))
+}
+
+function parseRest(
+  raw: RawInputs,
+  get: (name: InputName) => string,
+  mode: Mode,
+  problems: Problems,
+  env: ConfigEnv
+): Config | null {
+  const repos = parseRepos(raw.repos, problems)
+
+  const githubToken = raw['github-token'].trim()
+  if (githubToken === '' && mode !== 'off') {
+    problems.add(
+      'github-token',
+      'is empty. Leave it out to use the default `${{ github.token }}`, or pass a token with issues and pull-requests access.'
+    )
+  }
+
+  const agent = get('agent')
+  if (agent !== 't3' && agent !== 'workflow') {
+    problems.add(
+      'agent',
+      `'${agent}' is not a backend. Use 't3' (a T3 Code server) or 'workflow' (an agent workflow in each repository).`
+    )
+  }
+  const t3Url = parseUrl(raw['t3-url'], 't3-url', problems, env, { secret: false, allowHttp: true })
+  const t3Token = raw['t3-token'].trim()
+  if (agent === 't3' && mode !== 'off') {
+    if (raw['t3-url'].trim() === '') {
+      problems.add(
+        't3-url',
+        `is required with agent 't3' and mode '${mode}'. Set it to your T3 Code server, e.g. https://t3.example.com, or use agent: workflow.`
+      )
+    }
+    if (t3Token === '') {
+      problems.add(
+        't3-token',
+        "is required with agent 't3'. Issue one on the T3 host with `t3 auth session issue --role owner --token-only` and pass it from a secret."
+      )
+    }
+  }
+  const projects = parseProjects(raw['t3-projects'], problems)
+  const model = parseModel(raw['t3-model'], problems)
+  const runtimeMode = get('t3-runtime-mode')
+  if (!(T3_RUNTIME_MODES as readonly string[]).includes(runtimeMode)) {
+    problems.add(
+      't3-runtime-mode',
+      `'${runtimeMode}' must be one of ${T3_RUNTIME_MODES.join(', ')}.`
+    )
+  }
+
+  const workflowFile = get('agent-workflow')
+  if (!/^[\w.-]+\.ya?ml$/.test(workflowFile) && !/^\d+$/.test(workflowFile)) {
+    problems.add(
+      'agent-workflow',
+      `'${workflowFile}' must be a workflow file name in .github/workflows (e.g. afk-agent.yml) or a workflow id.`
+    )
+  }
+
+  const delivery = get('delivery')
+  if (delivery !== 'pull-request' && delivery !== 'trunk') {
+    problems.add('delivery', `'${delivery}' must be 'pull-request' or 'trunk'.`)
+  }
+
+  const labels = {
+    ready: get('ready-label'),
+    inProgress: get('in-progress-label'),
+    human: get('human-label')
+  }
+  const labelInputs: [InputName, string][] = [
+    ['ready-label', labels.ready],
+    ['in-progress-label', labels.inProgress],
+    ['human-label', labels.human]
+  ]
+  for (const [input, label] of labelInputs) {
+    if (label.length > 50 || label.includes(',')) {
+      problems.add(input, `'${label}' is not a usable label: at most 50 characters, no commas.`)
+    }
+  }
+  if (new Set(labelInputs.map(([, l]) => l.toLowerCase())).size !== labelInputs.length) {
+    problems.add(
+      'in-progress-label',
+      'the ready, in-progress and human labels must be three different labels.'
+    )
+  }
+
+  const maxFixForward = parseInteger(get('max-fix-forward'), 0, MAX_FIX_FORWARD_LIMIT)
+  if (maxFixForward === null) {
+    problems.add(
+      'max-fix-forward',
+      `'${get('max-fix-forward')}' must be a whole number from 0 to ${MAX_FIX_FORWARD_LIMIT}.`
+    )
+  }
+  const durations = {} as Record<
+    'max-runtime' | 'prepush-timeout' | 'ci-start-timeout' | 'idle-grace',
+    number
+  >
+  for (const input of [
+    'max-runtime',
+    'prepush-timeout',
+    'ci-start-timeout',
+    'idle-grace'
+  ] as const) {
+    const seconds = parseDuration(get(input))
+    if (seconds === null) {
+      problems.add(
+        input,
+        `'${get(input)}' is not a duration. Use a number with a unit, such as 90s, 20m, 6h or 1d (at least 1s).`
+      )
+    } else durations[input] = seconds
+  }
+
+  const maxConcurrent = parseInteger(get('max-concurrent'), 1, 100)
+  if (maxConcurrent === null) {
+    problems.add(
+      'max-concurrent',
+      `'${get('max-concurrent')}' must be a whole number from 1 to 100 (to start no new runs, use mode: watch).`
+    )
+  }
+  const maxPerRepo = parseInteger(get('max-concurrent-per-repo'), 1, 100)
+  if (maxPerRepo === null) {
+    problems.add(
+      'max-concurrent-per-repo',
+      `'${get('max-concurrent-per-repo')}' must be a whole number from 1 to 100.`
+    )
+  }
+
+  const trusted = splitList(get('trusted-associations')).map((a) => a.toUpperCase())
+  const badAssociations = trusted.filter(
+    (a) => !(AUTHOR_ASSOCIATIONS as readonly string[]).includes(a)
+  )
+  if (badAssociations.length > 0 || trusted.length === 0) {
+    problems.add(
+      'trusted-associations',
+      `${badAssociations.length ? `'${badAssociations.join(', ')}' ${badAssociations.length > 1 ? 'are' : 'is'} not` : 'needs at least one'} author association. Use a comma-separated list of ${AUTHOR_ASSOCIATIONS.join(', ')}.`
+    )
+  }
+
+  const templates = {
+    first: parseTemplate(raw['prompt-template'], 'prompt-template', 'first', problems),
+    fixForward: parseTemplate(
+      raw['fix-forward-prompt-template'],
+      'fix-forward-prompt-template',
+      'fixForward',
+      problems
+    )
+  }
+
+  const notify = {
+    slackWebhook: parseUrl(raw['notify-slack-webhook'], 'notify-slack-webhook', problems, env, {
+      secret: true
+    }),
+    webhookUrl: parseUrl(raw['notify-webhook-url'], 'notify-webhook-url', problems, env, {
+      secret: true
+    }),
+    webhookSecret: raw['notify-webhook-secret'].trim() || null,
+    mention: parseMention(raw['notify-mention'], problems)
+  }
+  if (notify.webhookSecret && !notify.webhookUrl) {
+    problems.add(
+      'notify-webhook-secret',
+      'is set but notify-webhook-url is empty. Set the webhook URL too, or drop the secret.'
+    )
+  }
+
+  const dryRun = parseBoolean(raw['dry-run'])
+  if (dryRun === null) {
+    problems.add('dry-run', `'${raw['dry-run']}' must be true or false.`)
+  }
+
+  if (problems.list.length > 0) return null
+  return {
+    mode,
+    repos,
+    githubToken,
+    agent: agent as Config['agent'],
+    t3: {
+      url: t3Url ? t3Url.replace(/\/+$/, '') : null,
+      token: t3Token,
+      projects,
+      model,
+      runtimeMode: runtimeMode as Config['t3']['runtimeMode']
+    },
+    workflow: { file: workflowFile, ref: raw['agent-workflow-ref'].trim() || null },
+    delivery: delivery as Delivery,
+    labels,
+    policy: {
+      maxFixForwardAttempts: maxFixForward ?? 0,
+      maxRuntimeSeconds: durations['max-runtime'],
+      prepushTimeoutSeconds: durations['prepush-timeout'],
+      ciStartTimeoutSeconds: durations['ci-start-timeout'],
+      idleGraceSeconds: durations['idle-grace']
+    },
+    maxConcurrent: maxConcurrent ?? 1,
+    maxConcurrentPerRepo: maxPerRepo ?? 1,
+    trustedAssociations: trusted as AuthorAssociation[],
+    ignoreChecks: splitList(raw['ignore-checks']),
+    templates,
+    notify,
+    dryRun: dryRun ?? false
+  }
+}
+
+function parseRepos(value: string, problems: Problems): RepoRef[] {
+  const repos = new Map<string, RepoRef>()
+  for (const item of splitList(value)) {
+    const match = REPO_PATTERN.exec(item)
+    if (!match) {
+      problems.add(
+        'repos',
+        `'${item}' is not a repository. List repositories as owner/name (e.g. octo-org/api), separated by commas or newlines.`
+      )
+      continue
+    }
+    const key = item.toLowerCase()
+    if (!repos.has(key)) {
+      repos.set(key, { owner: match[1] ?? '', name: match[2] ?? '', fullName: item, key })
+    }
+  }
+  return [...repos.values()]
+}
+
+function parseProjects(value: string, problems: Problems): Record<string, string> {
+  const projects: Record<string, string> = {}
+  for (const line of splitList(value)) {
+    const match = /^([^=\s]+)\s*=\s*(\S+)$/.exec(line)
+    if (!match || !REPO_PATTERN.test(match[1] ?? '')) {
+      problems.add(
+        't3-projects',
+        `'${line}' must look like owner/name=projectId, one mapping per line.`
+      )
+      continue
+    }
+    projects[(match[1] ?? '').toLowerCase()] = match[2] ?? ''
+  }
+  return projects
+}
+
+/** `instance:model` (e.g. `codex:gpt-5-codex`) or a JSON `{instanceId, model}`. */
+function parseModel(value: string, problems: Problems): T3ModelSelection | null {
+  const text = value.trim()
+  if (text === '') return null
+  const shape = z.object({ instanceId: z.string().min(1), model: z.string().min(1) })
+  if (text.startsWith('{')) {
+    try {
+      const parsed = shape.safeParse(JSON.parse(text))
+      if (parsed.success) return parsed.data
+    } catch {
+      // fall through to the error below
+    }
+  } else {
+    const match = /^([\w.-]+):(\S+)$/.exec(text)
+    if (match) return { instanceId: match[1] ?? '', model: match[2] ?? '' }
+  }
+  problems.add(
+    't3-model',
+    `'${text}' must be instance:model (e.g. codex:gpt-5-codex) or JSON {"instanceId": "...", "model": "..."}; leave it empty to use the project's default.`
+  )
+  return null
+}
+
+function parseTemplate(
+  value: string,
+  input: InputName,
+  kind: TemplateKind,
+  problems: Problems
+): string {
+  const fallback = kind === 'first' ? DEFAULT_FIRST_TEMPLATE : DEFAULT_FIX_FORWARD_TEMPLATE
+  if (value.trim() === '') return fallback
+  const unknown = unknownPlaceholders(value, kind)
+  if (unknown.length > 0) {
+    problems.add(
+      input,
+      `unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `{{${u}}}`).join(', ')}. See the README for the placeholders this template can use.`
+    )
+  }
+  return value
+}
+
+function parseMention(value: string, problems: Problems): string | null {
+  const items = splitList(value)
+  if (items.length === 0) return null
+  const bad = items.filter((m) => !/^@[A-Za-z0-9-]+(\/[A-Za-z0-9._-]+)?$/.test(m))
+  if (bad.length > 0) {
+    problems.add(
+      'notify-mention',
+      `'${bad.join(', ')}' must be @user or @org/team, separated by commas.`
+    )
+    return null
+  }
+  return items.join(' ')
+}
+
+/** Deadlines that can't all be meant: reported as warnings, not errors. */
+function deadlineWarnings(config: Config): string[] {
+  const p = config.policy
+  const warnings: string[] = []
+  if (p.prepushTimeoutSeconds >= p.maxRuntimeSeconds) {
+    warnings.push(
+      "Input 'prepush-timeout' is not shorter than 'max-runtime', so a stalled agent is only caught by the runtime deadline."
+    )
+  }
+  return warnings
+}

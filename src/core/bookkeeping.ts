@@ -1,0 +1,269 @@
+/**
+ * The run record: what the loop must remember about a run between ticks, kept
+ * in a hidden, versioned block at the bottom of the run's status comment.
+ *
+ * The record holds only what GitHub and the agent can't tell us again: thread
+ * ids, attempt counts, claim time, when the current commit was first seen,
+ * pending intents, the notification outbox and a bounded history. Labels,
+ * PRs, commits and CI are read fresh every tick.
+ *
+ * Invariants:
+ * - `decode` never throws, on any string: it answers ok, absent or corrupt
+ *   (with a reason a human can act on).
+ * - The encoded block is ASCII-only and can't contain `-->`, so no value
+ *   (an issue title, an error message) can end the HTML comment early.
+ * - `decode(encode(r))` deep-equals `r`.
+ * - A whole comment stays within {@link COMMENT_BUDGET_BYTES}: history is
+ *   trimmed oldest-first, never the essential fields.
+ * - Records carry `v`; older versions pass through {@link MIGRATIONS} on the
+ *   way in, so a new release can read what an old one wrote.
+ */
+import { z } from 'zod'
+import { ACTIONS, DECISION_REASONS, DELIVERIES, DOORBELL_KINDS, LOOP_REASONS } from './types.js'
+
+/** GitHub refuses bodies over 65,536 characters; keep a margin. */
+export const COMMENT_BUDGET_BYTES = 60_000
+
+/** How many history entries a record keeps at most (oldest dropped first). */
+export const HISTORY_LIMIT = 50
+
+export const RECORD_VERSION = 1
+
+/** The opening of the hidden block. Its presence marks a status comment. */
+export const MARKER = '<!-- afk-loop:record'
+const MARKER_END = '-->'
+
+const isoTime = z.iso.datetime({ offset: true })
+const reason = z.enum([...DECISION_REASONS, ...LOOP_REASONS])
+
+const threadSchema = z.object({
+  /** The agent's thread id (T3 thread id, or workflow run id as a string). */
+  id: z.string().min(1),
+  url: z.string().nullable(),
+  /** 0 = the first turn; n = the n-th fix-forward. */
+  attempt: z.number().int().min(0),
+  /** The intent key the thread was dispatched under. */
+  key: z.string().min(1),
+  dispatchedAt: isoTime
+})
+
+const intentSchema = z.object({
+  kind: z.literal('dispatch'),
+  /** Idempotency key: T3 thread ids and workflow run-names derive from it. */
+  key: z.string().min(1),
+  attempt: z.number().int().min(0),
+  at: isoTime,
+  /** For a fix-forward: the red commit the agent is asked to fix. */
+  commit: z.string().nullable()
+})
+
+const outboxSchema = z.object({
+  /** Idempotency key: receivers drop a repeat of the same key. */
+  key: z.string().min(1),
+  kind: z.enum(DOORBELL_KINDS),
+  reason,
+  createdAt: isoTime,
+  tries: z.number().int().min(0),
+  nextTryAt: isoTime,
+  /**
+   * Channels still to deliver to. Each is retried on its own, so a channel
+   * that can't drop repeats (Slack) is never sent twice because another failed.
+   */
+  pending: z.array(z.string().min(1)),
+  delivered: z.array(z.string().min(1)),
+  /** Set when retries ran out (24 h): reported, never retried again. */
+  abandonedAt: isoTime.nullable(),
+  lastError: z.string().max(500).nullable()
+})
+
+const historySchema = z.object({
+  at: isoTime,
+  action: z.enum([...ACTIONS, 'CLAIM', 'HAND_BACK', 'RELEASE']),
+  reason,
+  detail: z.string().optional()
+})
+
+export const runRecordSchema = z.object({
+  v: z.literal(RECORD_VERSION),
+  repo: z.string().regex(/^[^/\s]+\/[^/\s]+$/),
+  issue: z.number().int().positive(),
+  /** Unique per claim; every key of this run derives from it. */
+  runKey: z.string().min(1),
+  claimedAt: isoTime,
+  /** Delivery at claim time: a config change mid-run doesn't move the goalposts. */
+  delivery: z.enum(DELIVERIES),
+  fixForwardAttempts: z.number().int().min(0),
+  threads: z.array(threadSchema),
+  intent: intentSchema.nullable(),
+  /** The latest pushed commit and when the loop first saw it (CI-start deadline). */
+  commit: z.object({ sha: z.string().min(1), firstSeenAt: isoTime }).nullable(),
+  /** When the current thread was first seen idle (idle-grace deadline). */
+  idleSince: isoTime.nullable(),
+  outbox: z.array(outboxSchema),
+  /** Set once the run has ended; the loop then only delivers the outbox. */
+  terminal: z
+    .object({ action: z.enum([...ACTIONS, 'HAND_BACK', 'RELEASE']), reason, at: isoTime })
+    .nullable(),
+  history: z.array(historySchema)
+})
+
+export type RunRecord = z.infer<typeof runRecordSchema>
+export type ThreadRef = z.infer<typeof threadSchema>
+export type DispatchIntent = z.infer<typeof intentSchema>
+export type OutboxEntry = z.infer<typeof outboxSchema>
+export type HistoryEntry = z.infer<typeof historySchema>
+export type TerminalMark = NonNullable<RunRecord['terminal']>
+
+/** What `decode` found in a comment body. */
+export type Decoded =
+  { kind: 'ok'; record: RunRecord } | { kind: 'absent' } | { kind: 'corrupt'; reason: string }
+
+/**
+ * Upgrades from older record versions, keyed by the version they read. Each
+ * returns a value of the next version. Empty while v1 is the only version:
+ * this is the seam a v2 hangs its migration on.
+ */
+export const MIGRATIONS: Readonly<Record<number, (raw: Record<string, unknown>) => unknown>> = {}
+
+/**
+ * JSON with every character outside printable ASCII, and `<`, `>`, `&`,
+ * escaped as `\uXXXX`. The result is ASCII, and `-->` can't occur because `>`
+ * never appears literally.
+ */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[^\x20-\x7e]|[<>&]/g,
+    (ch) => '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0')
+  )
+}
+
+/** The hidden block for a record, to append to a comment's visible text. */
+export function encode(record: RunRecord): string {
+  return `${MARKER} v${record.v}\n${asciiJson(record)}\n${MARKER_END}`
+}
+
+/** Whether a comment body carries a record block (valid or not). */
+export function hasMarker(body: string): boolean {
+  return body.includes(MARKER)
+}
+
+/** Read the record from a comment body. Never throws. */
+export function decode(body: string): Decoded {
+  try {
+    return decodeUnsafe(body)
+  } catch (error) {
+    // Defensive: decodeUnsafe is written not to throw, but a record that
+    // can't be read must never take the tick down with it.
+    return { kind: 'corrupt', reason: `unreadable record (${String(error)})` }
+  }
+}
+
+function decodeUnsafe(body: string): Decoded {
+  const start = body.lastIndexOf(MARKER)
+  if (start < 0) return { kind: 'absent' }
+  const end = body.indexOf(MARKER_END, start + MARKER.length)
+  if (end < 0) return { kind: 'corrupt', reason: 'the record block is not closed' }
+  const inner = body.slice(start + MARKER.length, end)
+  const newline = inner.indexOf('\n')
+  if (newline < 0) return { kind: 'corrupt', reason: 'the record block has no body' }
+  const header = inner.slice(0, newline).trim()
+  const version = /^v(\d{1,6})$/.exec(header)
+  if (!version) return { kind: 'corrupt', reason: `unrecognised record header "${clip(header)}"` }
+
+  let raw: unknown
+  try {
+    raw = JSON.parse(inner.slice(newline + 1))
+  } catch {
+    return { kind: 'corrupt', reason: 'the record is not valid JSON' }
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return { kind: 'corrupt', reason: 'the record is not a JSON object' }
+  }
+  const migrated = migrate(raw as Record<string, unknown>)
+  if ('reason' in migrated) return { kind: 'corrupt', reason: migrated.reason }
+
+  const parsed = runRecordSchema.safeParse(migrated.value)
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]
+    const where = first?.path.length ? first.path.join('.') : 'record'
+    return { kind: 'corrupt', reason: `invalid ${where}: ${first?.message ?? 'unknown'}` }
+  }
+  return { kind: 'ok', record: parsed.data }
+}
+
+function migrate(raw: Record<string, unknown>): { value: unknown } | { reason: string } {
+  let value: Record<string, unknown> = raw
+  for (let guard = 0; guard < 100; guard++) {
+    const v = value.v
+    if (v === RECORD_VERSION) return { value }
+    if (typeof v !== 'number' || !Number.isInteger(v)) {
+      return { reason: 'the record has no version' }
+    }
+    if (v > RECORD_VERSION) {
+      return { reason: `the record was written by a newer afk-loop (record v${v})` }
+    }
+    const step = MIGRATIONS[v]
+    if (!step) return { reason: `record v${v} can't be migrated` }
+    const next = step(value)
+    if (typeof next !== 'object' || next === null)
+      return { reason: `record v${v} migration failed` }
+    value = next as Record<string, unknown>
+  }
+  return { reason: 'record migration did not converge' }
+}
+
+function clip(text: string): string {
+  const ascii = text.replace(/[^\x20-\x7e]/g, '?')
+  return ascii.length > 40 ? `${ascii.slice(0, 40)}…` : ascii
+}
+
+/** Append a history entry, keeping at most {@link HISTORY_LIMIT}. */
+export function withHistory(record: RunRecord, entry: HistoryEntry): RunRecord {
+  const history = [...record.history, entry]
+  return { ...record, history: history.slice(Math.max(0, history.length - HISTORY_LIMIT)) }
+}
+
+/** UTF-8 size of a string, as GitHub counts the body's bytes. */
+export function byteLength(text: string): number {
+  return new TextEncoder().encode(text).length
+}
+
+/**
+ * The whole status comment: visible text (rendered from the record, since it
+ * shows the history) followed by the hidden block. History is dropped
+ * oldest-first until the comment fits the budget; if even an empty history
+ * doesn't fit, the visible text is cut (the record itself is never cut).
+ */
+export function composeComment(
+  record: RunRecord,
+  renderVisible: (record: RunRecord) => string,
+  budget: number = COMMENT_BUDGET_BYTES
+): string {
+  let current = record
+  for (;;) {
+    const body = `${renderVisible(current)}\n\n${encode(current)}`
+    if (byteLength(body) <= budget) return body
+    if (current.history.length === 0) break
+    // Halve the overshoot quickly on huge histories, one by one near the end.
+    const drop = Math.max(1, Math.floor(current.history.length / 4))
+    current = { ...current, history: current.history.slice(drop) }
+  }
+  const block = encode(current)
+  const room = budget - byteLength(block) - 40
+  const visible = truncateBytes(renderVisible(current), Math.max(0, room))
+  return `${visible}\n\n_(truncated)_\n\n${block}`
+}
+
+/** Cut a string to at most `max` UTF-8 bytes without splitting a character. */
+export function truncateBytes(text: string, max: number): string {
+  if (byteLength(text) <= max) return text
+  let out = ''
+  let size = 0
+  for (const ch of text) {
+    const n = byteLength(ch)
+    if (size + n > max) break
+    out += ch
+    size += n
+  }
+  return out
+}

@@ -1,0 +1,278 @@
+/**
+ * The loop's ports: the small structural interfaces it drives the world
+ * through. Each lists only what the loop calls. Production wires the GitHub,
+ * agent and notifier adapters; tests wire in-memory fakes.
+ *
+ * Rules every adapter keeps:
+ * - Reads return facts, not decisions: "which commit counts as pushed" and
+ *   "is this a human takeover" are decided in the loop, from these facts.
+ * - An adapter that can't read something says so in the result (status
+ *   `null`, an `error` field) rather than inventing a value.
+ * - Writes throw on failure; a {@link RateLimitedError} tells the loop to stop
+ *   writing for the rest of the tick.
+ */
+import type { AuthorAssociation, RepoRef } from '../config.js'
+import type { AnyReason, CIStatus, DoorbellKind, ThreadStatus } from '../core/types.js'
+
+/** Nothing in the loop reads time except through this. */
+export interface Clock {
+  now(): Date
+}
+
+// ---------------------------------------------------------------- agent ---
+
+/** A thread the loop wants the status of this tick. */
+export interface ThreadQuery {
+  repo: RepoRef
+  threadId: string
+}
+
+/** The agent's world, read once per tick. */
+export interface AgentSnapshot {
+  /** Status of a thread; `null` = unknown (missing, deleted, unrecognised, or the read failed). */
+  status(threadId: string): ThreadStatus | null
+  /** Why the whole snapshot could not be read, if it could not (all statuses are then null). */
+  error: string | null
+}
+
+export interface DispatchRequest {
+  repo: RepoRef
+  issue: number
+  /** The issue's title, for naming the thread (`owner/repo#N`, attempt n). */
+  title: string
+  /** 0 = first turn, n = n-th fix-forward. */
+  attempt: number
+  prompt: string
+  /** Idempotency key: the thread id / run-name derive from it. */
+  key: string
+}
+
+export interface DispatchedThread {
+  threadId: string
+  /** A link a human can open, if the backend has one. */
+  url: string | null
+}
+
+export interface AgentPort {
+  /** One read per tick; never throws (failure → `error` set, statuses null). */
+  snapshot(threads: readonly ThreadQuery[]): Promise<AgentSnapshot>
+  /** Start a turn. Throws with a message a user can act on. */
+  dispatch(request: DispatchRequest): Promise<DispatchedThread>
+  /** The thread a dispatch with this key created, if any (crash reconciliation). */
+  find(query: { repo: RepoRef; key: string }): Promise<DispatchedThread | null>
+  /** Stop a thread's work (emergency stop, human takeover). */
+  interrupt(query: ThreadQuery): Promise<void>
+}
+
+// --------------------------------------------------------------- github ---
+
+/** CI of one commit, computed by the adapter from checks and statuses. */
+export interface CIReport {
+  status: CIStatus
+  /** A link to the failing (or running) check, for prompts and the checklist. */
+  url: string | null
+}
+
+export interface PullRequestFact {
+  number: number
+  url: string
+  headRefName: string
+  headSha: string
+  author: string | null
+  /** Opened by the loop's own identity. */
+  byViewer: boolean
+  state: 'OPEN' | 'CLOSED' | 'MERGED'
+  isDraft: boolean
+  createdAt: string
+  ci: CIReport
+}
+
+export interface CommitFact {
+  sha: string
+  url: string
+  message: string
+  /** When the commit was made (committedDate). */
+  committedAt: string
+  ci: CIReport
+}
+
+/** A comment the loop wrote: the run's status comment. */
+export interface StatusComment {
+  /** GraphQL node id, for updateIssueComment. */
+  id: string
+  databaseId: number
+  body: string
+  /** Edited by anyone but the loop: its record can't be trusted. */
+  editedByOther: boolean
+  editor: string | null
+}
+
+/** A comment that carries the record marker but was not written by the loop. */
+export interface ForgedComment {
+  id: string
+  author: string | null
+  url: string
+}
+
+export interface LabelEventFact {
+  label: string
+  action: 'added' | 'removed'
+  actor: string | null
+  byViewer: boolean
+  at: string
+}
+
+/**
+ * An issue the loop may be driving: it carries the in-progress label, or a
+ * status comment of the loop's that was updated recently (so a run whose
+ * label a human removed, or whose doorbell still waits, is still seen).
+ */
+export interface TrackedIssue {
+  /** GraphQL node id, for mutations. */
+  id: string
+  number: number
+  title: string
+  url: string
+  state: 'OPEN' | 'CLOSED'
+  labels: string[]
+  /** Who closed it, when closed. */
+  closedBy: { login: string | null; byViewer: boolean } | null
+  /** Recent label changes, oldest first. */
+  labelEvents: LabelEventFact[]
+  statusComment: StatusComment | null
+  forgedComments: ForgedComment[]
+  /** Open and merged PRs that close this issue, newest first. */
+  pullRequests: PullRequestFact[]
+  /** Trunk delivery: default-branch commits whose message references #N, newest first. */
+  trunkCommits: CommitFact[]
+}
+
+/** An issue with the ready label, open, not in progress. */
+export interface CandidateIssue {
+  id: string
+  number: number
+  title: string
+  body: string
+  url: string
+  createdAt: string
+  author: string | null
+  authorAssociation: AuthorAssociation
+  labels: string[]
+  /** A PR by someone else already closes it. */
+  closedByOthersPullRequest: { number: number; url: string } | null
+  /** The loop's comment, if it already wrote one (a resumed claim, or an earlier run). */
+  statusComment: StatusComment | null
+  forgedComments: ForgedComment[]
+}
+
+export interface RepoWorld {
+  repo: RepoRef
+  defaultBranch: string
+  tracked: TrackedIssue[]
+  candidates: CandidateIssue[]
+  /** Why this repository could not be read this tick, if it could not. */
+  error: string | null
+}
+
+export interface World {
+  /** The loop's own login (as comment authors show it). */
+  viewer: string
+  repos: RepoWorld[]
+  rateLimit: { remaining: number; resetAt: string } | null
+}
+
+/** All of one run's writes in a tick: one request where the adapter can. */
+export interface RunChange {
+  repo: RepoRef
+  issue: number
+  issueId: string
+  /** Create (id null) or update the status comment. */
+  comment?: {
+    id: string | null
+    body: string
+    /**
+     * When set, the adapter re-reads the comment right before updating and
+     * throws {@link ConflictError} if its body is no longer this.
+     */
+    expectBody?: string
+  }
+  addLabels?: string[]
+  removeLabels?: string[]
+  close?: boolean
+}
+
+export interface ChangeResult {
+  /** The status comment's node id (new or existing). */
+  commentId: string | null
+}
+
+export interface GitHubPort {
+  /** The whole world of the allowlisted repositories. Throws only if nothing at all could be read. */
+  readWorld(): Promise<World>
+  /** Apply one run's changes, in order: comment, labels, close. */
+  apply(change: RunChange): Promise<ChangeResult>
+}
+
+/** The primary rate limit is spent: write nothing more this tick. */
+export class RateLimitedError extends Error {
+  constructor(
+    message: string,
+    readonly resetAt: string | null = null
+  ) {
+    super(message)
+    this.name = 'RateLimitedError'
+  }
+}
+
+/** The comment changed since it was read: refuse to overwrite it. */
+export class ConflictError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConflictError'
+  }
+}
+
+/** A write part of which failed: what did and didn't apply. */
+export class PartialWriteError extends Error {
+  constructor(
+    message: string,
+    readonly applied: string[],
+    readonly failed: string[]
+  ) {
+    super(message)
+    this.name = 'PartialWriteError'
+  }
+}
+
+// ------------------------------------------------------------- notifier ---
+
+/** What a doorbell says about a run's end. */
+export interface Notification {
+  kind: DoorbellKind
+  /** Idempotency key: the same for every retry of this notification. */
+  key: string
+  repo: string
+  issue: number
+  title: string
+  url: string
+  reason: AnyReason
+  /** The reason in plain words. */
+  detail: string
+  attempts: number
+  maxAttempts: number
+  elapsedSeconds: number
+  threadId: string | null
+  threadUrl: string | null
+  commit: string | null
+  commitUrl: string | null
+  pullRequestUrl: string | null
+  /** ISO time the run ended. */
+  at: string
+}
+
+export interface NotifierPort {
+  /** The channels configured (e.g. `slack`, `webhook`); each is delivered and retried on its own. */
+  readonly channels: readonly string[]
+  /** Deliver to one channel. Throws on failure (the outbox retries later). Refuses non-terminal kinds. */
+  notify(channel: string, notification: Notification): Promise<void>
+}
