@@ -19,7 +19,14 @@
  *   way in, so a new release can read what an old one wrote.
  */
 import { z } from 'zod'
-import { ACTIONS, DECISION_REASONS, DELIVERIES, DOORBELL_KINDS, LOOP_REASONS } from './types.js'
+import {
+  ACTIONS,
+  CI_STATUSES,
+  DECISION_REASONS,
+  DELIVERIES,
+  DOORBELL_KINDS,
+  LOOP_REASONS
+} from './types.js'
 
 /** GitHub refuses bodies over 65,536 characters; keep a margin. */
 export const COMMENT_BUDGET_BYTES = 60_000
@@ -54,7 +61,10 @@ const intentSchema = z.object({
   attempt: z.number().int().min(0),
   at: isoTime,
   /** For a fix-forward: the red commit the agent is asked to fix. */
-  commit: z.string().nullable()
+  commit: z.string().nullable(),
+  /** Failed dispatch attempts under this intent; the loop hands back after a few. */
+  failures: z.number().int().min(0),
+  lastError: z.string().max(500).nullable()
 })
 
 const outboxSchema = z.object({
@@ -96,13 +106,29 @@ export const runRecordSchema = z.object({
   threads: z.array(threadSchema),
   intent: intentSchema.nullable(),
   /** The latest pushed commit and when the loop first saw it (CI-start deadline). */
-  commit: z.object({ sha: z.string().min(1), firstSeenAt: isoTime }).nullable(),
+  commit: z
+    .object({
+      sha: z.string().min(1),
+      firstSeenAt: isoTime,
+      /** The pull request carrying the commit (pull-request delivery). */
+      pullRequestUrl: z.string().nullable()
+    })
+    .nullable(),
   /** When the current thread was first seen idle (idle-grace deadline). */
   idleSince: isoTime.nullable(),
   outbox: z.array(outboxSchema),
   /** Set once the run has ended; the loop then only delivers the outbox. */
   terminal: z
-    .object({ action: z.enum([...ACTIONS, 'HAND_BACK', 'RELEASE']), reason, at: isoTime })
+    .object({
+      action: z.enum([...ACTIONS, 'HAND_BACK', 'RELEASE']),
+      reason,
+      at: isoTime,
+      /** CI of the commit when the run ended, so the final comment never changes afterwards. */
+      ci: z.enum(CI_STATUSES).nullable(),
+      detail: z.string().max(500).nullable(),
+      /** A thread still to interrupt (an intent: written first, cleared once done). */
+      interrupt: z.string().min(1).nullable()
+    })
     .nullable(),
   history: z.array(historySchema)
 })
@@ -137,9 +163,15 @@ function asciiJson(value: unknown): string {
   )
 }
 
-/** The hidden block for a record, to append to a comment's visible text. */
+/**
+ * The hidden block for a record, to append to a comment's visible text.
+ * The record goes through its schema first: the output is canonical (keys in
+ * schema order, so an unchanged record always encodes to the same text and
+ * costs no write), and the loop never writes a record it couldn't read back.
+ */
 export function encode(record: RunRecord): string {
-  return `${MARKER} v${record.v}\n${asciiJson(record)}\n${MARKER_END}`
+  const canonical = runRecordSchema.parse(record)
+  return `${MARKER} v${canonical.v}\n${asciiJson(canonical)}\n${MARKER_END}`
 }
 
 /** Whether a comment body carries a record block (valid or not). */

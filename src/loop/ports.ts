@@ -132,6 +132,8 @@ export interface TrackedIssue {
   id: string
   number: number
   title: string
+  /** Needed to rebuild a first-turn prompt when a crashed claim is resumed. */
+  body: string
   url: string
   state: 'OPEN' | 'CLOSED'
   labels: string[]

@@ -1,0 +1,620 @@
+/**
+ * An in-memory world for the loop's tests: GitHub, the agent, the doorbell
+ * and the clock, behind the same ports production wires to real adapters.
+ *
+ * Agents are scripted per attempt: each `advance()` moves every running
+ * thread one step (keep running, push a commit whose CI will turn green/red/
+ * blocked or never start, go idle, fail). Commits' CI resolves one advance
+ * after the push.
+ *
+ * Crash injection: `crashAfter(k)` lets the k-th side effect (a GitHub write,
+ * a dispatch, an interrupt or a notification) land and then kills the
+ * "process": that call and every later call throws until `revive()`.
+ */
+import { hasMarker, decode, type RunRecord } from '../src/core/bookkeeping.js'
+import type { CIStatus, ThreadStatus } from '../src/core/types.js'
+import type { AuthorAssociation, RepoRef } from '../src/config.js'
+import type {
+  AgentPort,
+  AgentSnapshot,
+  CandidateIssue,
+  ChangeResult,
+  Clock,
+  CommitFact,
+  DispatchRequest,
+  DispatchedThread,
+  GitHubPort,
+  Notification,
+  NotifierPort,
+  PullRequestFact,
+  RunChange,
+  ThreadQuery,
+  TrackedIssue,
+  World
+} from '../src/loop/ports.js'
+import { ConflictError } from '../src/loop/ports.js'
+import type { TickSettings } from '../src/loop/tick.js'
+
+export const VIEWER = 'afk-bot'
+
+/** One step of a scripted agent. */
+export type AgentStep =
+  | 'run'
+  | 'idle'
+  | 'error'
+  | 'unknown'
+  | 'push:green'
+  | 'push:red'
+  | 'push:blocked'
+  | 'push:none'
+  | 'push:pending'
+
+type PushOutcome = 'green' | 'red' | 'blocked' | 'none' | 'pending'
+
+export class CrashError extends Error {
+  constructor() {
+    super('simulated process death')
+    this.name = 'CrashError'
+  }
+}
+
+export function repoRef(fullName: string): RepoRef {
+  const [owner = '', name = ''] = fullName.split('/')
+  return { owner, name, fullName, key: fullName.toLowerCase() }
+}
+
+interface FakeComment {
+  id: string
+  databaseId: number
+  author: string
+  body: string
+  editedBy: string | null
+}
+
+export interface FakeIssue {
+  id: string
+  number: number
+  title: string
+  body: string
+  url: string
+  state: 'OPEN' | 'CLOSED'
+  closedBy: string | null
+  labels: string[]
+  labelEvents: TrackedIssue['labelEvents']
+  comments: FakeComment[]
+  pullRequests: PullRequestFact[]
+  trunkCommits: CommitFact[]
+  createdAt: string
+  author: string
+  authorAssociation: AuthorAssociation
+  /** Steps per attempt for the agent working this issue. */
+  script: AgentStep[][]
+}
+
+interface FakeThread {
+  id: string
+  repo: RepoRef
+  issue: number
+  attempt: number
+  prompt: string
+  status: ThreadStatus | 'unknown'
+  steps: AgentStep[]
+  interrupted: boolean
+}
+
+interface FakeRepo {
+  ref: RepoRef
+  defaultBranch: string
+  issues: Map<number, FakeIssue>
+}
+
+export const defaultSettings = (overrides: Partial<TickSettings> = {}): TickSettings => ({
+  mode: 'on',
+  delivery: 'pull-request',
+  labels: { ready: 'ready-for-agent', inProgress: 'agent-in-progress', human: 'ready-for-human' },
+  policy: {
+    maxFixForwardAttempts: 2,
+    maxRuntimeSeconds: 6 * 3600,
+    prepushTimeoutSeconds: 2 * 3600,
+    ciStartTimeoutSeconds: 20 * 60,
+    idleGraceSeconds: 10 * 60
+  },
+  templates: {
+    first: 'Work on #{{issue}}: {{title}}\n{{body}}',
+    fixForward: 'Fix {{commit}} (attempt {{attempt}})'
+  },
+  mention: null,
+  dryRun: false,
+  maxConcurrent: 10,
+  maxConcurrentPerRepo: 10,
+  trustedAssociations: ['OWNER', 'MEMBER', 'COLLABORATOR'],
+  ...overrides
+})
+
+export class FakeWorld {
+  readonly repos = new Map<string, FakeRepo>()
+  readonly threads = new Map<string, FakeThread>()
+  readonly ci = new Map<string, { now: CIStatus; next: CIStatus }>()
+  /** Every dispatch call, by key. */
+  readonly dispatchCalls: DispatchRequest[] = []
+  readonly interrupts: string[] = []
+  /** Every notification call (raw deliveries, repeats included). */
+  readonly deliveries: { channel: string; notification: Notification }[] = []
+  readonly counts = { reads: 0, writes: 0, snapshots: 0, finds: 0 }
+  notifierFails = false
+  channels: string[] = ['webhook']
+  agentDown = false
+  now = new Date('2026-11-24T08:00:00.000Z')
+  private effects = 0
+  private crashAt: number | null = null
+  private dead = false
+  private nextId = 1
+  private shaCounter = 0
+
+  readonly clock: Clock = { now: () => new Date(this.now) }
+
+  addRepo(fullName: string, defaultBranch = 'main'): RepoRef {
+    const ref = repoRef(fullName)
+    this.repos.set(ref.key, { ref, defaultBranch, issues: new Map() })
+    return ref
+  }
+
+  addIssue(
+    fullName: string,
+    number: number,
+    opts: Partial<
+      Pick<FakeIssue, 'title' | 'body' | 'labels' | 'authorAssociation' | 'author' | 'createdAt'>
+    > & {
+      script?: AgentStep[][]
+    } = {}
+  ): FakeIssue {
+    const repo =
+      this.repos.get(fullName.toLowerCase()) ?? this.repos.get(this.addRepo(fullName).key)
+    if (!repo) throw new Error('no repo')
+    const issue: FakeIssue = {
+      id: `I_${fullName}_${number}`,
+      number,
+      title: opts.title ?? `Issue ${number}`,
+      body: opts.body ?? `Body of ${number}`,
+      url: `https://github.com/${fullName}/issues/${number}`,
+      state: 'OPEN',
+      closedBy: null,
+      labels: opts.labels ?? ['ready-for-agent'],
+      labelEvents: [],
+      comments: [],
+      pullRequests: [],
+      trunkCommits: [],
+      createdAt:
+        opts.createdAt ?? new Date(this.now.getTime() - 3600_000 + number * 1000).toISOString(),
+      author: opts.author ?? 'maintainer',
+      authorAssociation: opts.authorAssociation ?? 'MEMBER',
+      script: opts.script ?? [['run', 'push:green', 'idle']]
+    }
+    repo.issues.set(number, issue)
+    return issue
+  }
+
+  issue(fullName: string, number: number): FakeIssue {
+    const issue = this.repos.get(fullName.toLowerCase())?.issues.get(number)
+    if (!issue) throw new Error(`no issue ${fullName}#${number}`)
+    return issue
+  }
+
+  /** The loop's status comment of an issue, and its record. */
+  statusOf(fullName: string, number: number): { body: string; record: RunRecord | null } | null {
+    const comment = this.issue(fullName, number).comments.find(
+      (c) => c.author === VIEWER && hasMarker(c.body)
+    )
+    if (!comment) return null
+    const decoded = decode(comment.body)
+    return { body: comment.body, record: decoded.kind === 'ok' ? decoded.record : null }
+  }
+
+  /** A human's action on an issue. */
+  human = {
+    close: (fullName: string, number: number, who = 'maintainer'): void => {
+      const issue = this.issue(fullName, number)
+      issue.state = 'CLOSED'
+      issue.closedBy = who
+    },
+    addLabel: (fullName: string, number: number, label: string, who = 'maintainer'): void => {
+      const issue = this.issue(fullName, number)
+      if (!issue.labels.includes(label)) issue.labels.push(label)
+      issue.labelEvents.push({
+        label,
+        action: 'added',
+        actor: who,
+        byViewer: false,
+        at: this.now.toISOString()
+      })
+    },
+    removeLabel: (fullName: string, number: number, label: string, who = 'maintainer'): void => {
+      const issue = this.issue(fullName, number)
+      issue.labels = issue.labels.filter((l) => l !== label)
+      issue.labelEvents.push({
+        label,
+        action: 'removed',
+        actor: who,
+        byViewer: false,
+        at: this.now.toISOString()
+      })
+    },
+    comment: (fullName: string, number: number, body: string, who = 'mallory'): void => {
+      const issue = this.issue(fullName, number)
+      issue.comments.push({
+        id: `C_${this.nextId++}`,
+        databaseId: this.nextId,
+        author: who,
+        body,
+        editedBy: null
+      })
+    },
+    editStatusComment: (
+      fullName: string,
+      number: number,
+      edit: (body: string) => string,
+      who = 'maintainer'
+    ): void => {
+      const comment = this.issue(fullName, number).comments.find((c) => c.author === VIEWER)
+      if (!comment) throw new Error('no status comment')
+      comment.body = edit(comment.body)
+      comment.editedBy = who
+    },
+    openPullRequest: (fullName: string, number: number, who = 'contributor'): void => {
+      const issue = this.issue(fullName, number)
+      issue.pullRequests.unshift({
+        number: 900 + number,
+        url: `https://github.com/${fullName}/pull/${900 + number}`,
+        headRefName: `fix-${number}`,
+        headSha: this.sha(),
+        author: who,
+        byViewer: false,
+        state: 'OPEN',
+        isDraft: false,
+        createdAt: this.now.toISOString(),
+        ci: { status: 'pending', url: null }
+      })
+    }
+  }
+
+  crashAfter(k: number | null): void {
+    this.crashAt = k
+    this.effects = 0
+  }
+
+  revive(): void {
+    this.dead = false
+    this.crashAt = null
+  }
+
+  /** Side effects landed since the world was made (or since crashAfter). */
+  get effectCount(): number {
+    return this.effects
+  }
+
+  get isDead(): boolean {
+    return this.dead
+  }
+
+  /** Count a side effect that has just landed; die if it was the k-th. */
+  landed(): void {
+    this.effects++
+    if (this.crashAt !== null && this.effects === this.crashAt) {
+      this.dead = true
+      throw new CrashError()
+    }
+  }
+
+  alive(): void {
+    if (this.dead) throw new CrashError()
+  }
+
+  private sha(): string {
+    this.shaCounter++
+    return `${this.shaCounter.toString(16).padStart(7, '0')}${'0'.repeat(33)}`
+  }
+
+  /** Time passes: the clock moves and every agent takes one scripted step; CI resolves. */
+  advance(seconds = 300): void {
+    this.now = new Date(this.now.getTime() + seconds * 1000)
+    for (const [sha, state] of this.ci) {
+      if (state.now === 'pending') this.ci.set(sha, { now: state.next, next: state.next })
+    }
+    for (const thread of this.threads.values()) {
+      if (thread.status !== 'running' && thread.status !== 'unknown') continue
+      if (thread.interrupted) continue
+      const step = thread.steps.shift()
+      if (!step) continue
+      if (step.startsWith('push:')) {
+        this.push(thread, step.slice(5) as PushOutcome)
+        continue
+      }
+      thread.status = step === 'run' ? 'running' : (step as ThreadStatus | 'unknown')
+    }
+    this.refreshCI()
+  }
+
+  private push(thread: FakeThread, outcome: PushOutcome): void {
+    const issue = this.issue(thread.repo.fullName, thread.issue)
+    const sha = this.sha()
+    const next: CIStatus = outcome === 'none' ? 'missing' : outcome
+    this.ci.set(sha, { now: outcome === 'none' ? 'missing' : 'pending', next })
+    if (this.settingsDelivery === 'trunk') {
+      issue.trunkCommits.unshift({
+        sha,
+        url: `https://github.com/${thread.repo.fullName}/commit/${sha}`,
+        message: `Work (#${issue.number})`,
+        committedAt: this.now.toISOString(),
+        ci: { status: 'pending', url: null }
+      })
+      return
+    }
+    const existing = issue.pullRequests.find((p) => p.headRefName === `afk/issue-${issue.number}`)
+    if (existing) {
+      existing.headSha = sha
+      return
+    }
+    issue.pullRequests.unshift({
+      number: 100 + issue.number,
+      url: `https://github.com/${thread.repo.fullName}/pull/${100 + issue.number}`,
+      headRefName: `afk/issue-${issue.number}`,
+      headSha: sha,
+      author: 'agent-app',
+      byViewer: false,
+      state: 'OPEN',
+      isDraft: false,
+      createdAt: this.now.toISOString(),
+      ci: { status: 'pending', url: null }
+    })
+  }
+
+  /** Which delivery the agents use when they push. */
+  settingsDelivery: 'pull-request' | 'trunk' = 'pull-request'
+
+  private refreshCI(): void {
+    for (const repo of this.repos.values()) {
+      for (const issue of repo.issues.values()) {
+        for (const pr of issue.pullRequests) {
+          const state = this.ci.get(pr.headSha)
+          if (state) pr.ci = { status: state.now, url: `https://ci.example/${pr.headSha}` }
+        }
+        for (const c of issue.trunkCommits) {
+          const state = this.ci.get(c.sha)
+          if (state) c.ci = { status: state.now, url: `https://ci.example/${c.sha}` }
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ ports ---
+
+  readonly github: GitHubPort = {
+    readWorld: async (): Promise<World> => {
+      this.alive()
+      this.counts.reads++
+      this.refreshCI()
+      return {
+        viewer: VIEWER,
+        rateLimit: null,
+        repos: [...this.repos.values()].map((repo) => ({
+          repo: repo.ref,
+          defaultBranch: repo.defaultBranch,
+          error: null,
+          tracked: [...repo.issues.values()]
+            .filter(
+              (i) =>
+                i.labels.includes('agent-in-progress') ||
+                i.comments.some((c) => c.author === VIEWER)
+            )
+            .map((i) => this.tracked(i)),
+          candidates: [...repo.issues.values()]
+            .filter(
+              (i) =>
+                i.state === 'OPEN' &&
+                i.labels.includes('ready-for-agent') &&
+                !i.labels.includes('agent-in-progress')
+            )
+            .map((i) => this.candidate(i))
+        }))
+      }
+    },
+    apply: async (change: RunChange): Promise<ChangeResult> => {
+      this.alive()
+      const issue = this.issue(change.repo.fullName, change.issue)
+      let commentId: string | null
+      if (change.comment) {
+        const { id, body, expectBody } = change.comment
+        if (id === null) {
+          commentId = `C_${this.nextId++}`
+          issue.comments.push({
+            id: commentId,
+            databaseId: this.nextId,
+            author: VIEWER,
+            body,
+            editedBy: null
+          })
+        } else {
+          const comment = issue.comments.find((c) => c.id === id)
+          if (!comment) throw new Error(`no comment ${id}`)
+          if (expectBody !== undefined && comment.body !== expectBody) {
+            throw new ConflictError('the status comment changed since it was read')
+          }
+          comment.body = body
+          comment.editedBy = null
+          commentId = id
+        }
+      } else {
+        commentId = issue.comments.find((c) => c.author === VIEWER && hasMarker(c.body))?.id ?? null
+      }
+      for (const label of change.addLabels ?? []) {
+        if (!issue.labels.includes(label)) issue.labels.push(label)
+        issue.labelEvents.push({
+          label,
+          action: 'added',
+          actor: VIEWER,
+          byViewer: true,
+          at: this.now.toISOString()
+        })
+      }
+      for (const label of change.removeLabels ?? []) {
+        issue.labels = issue.labels.filter((l) => l !== label)
+        issue.labelEvents.push({
+          label,
+          action: 'removed',
+          actor: VIEWER,
+          byViewer: true,
+          at: this.now.toISOString()
+        })
+      }
+      if (change.close) {
+        issue.state = 'CLOSED'
+        issue.closedBy = VIEWER
+      }
+      this.counts.writes++
+      this.landed()
+      return { commentId }
+    }
+  }
+
+  private tracked(i: FakeIssue): TrackedIssue {
+    const mine = i.comments.find((c) => c.author === VIEWER && hasMarker(c.body)) ?? null
+    return {
+      id: i.id,
+      number: i.number,
+      title: i.title,
+      body: i.body,
+      url: i.url,
+      state: i.state,
+      labels: [...i.labels],
+      closedBy: i.closedBy ? { login: i.closedBy, byViewer: i.closedBy === VIEWER } : null,
+      labelEvents: i.labelEvents.map((e) => ({ ...e })),
+      statusComment: mine
+        ? {
+            id: mine.id,
+            databaseId: mine.databaseId,
+            body: mine.body,
+            editedByOther: mine.editedBy !== null,
+            editor: mine.editedBy
+          }
+        : null,
+      forgedComments: i.comments
+        .filter((c) => c.author !== VIEWER && hasMarker(c.body))
+        .map((c) => ({ id: c.id, author: c.author, url: `${i.url}#${c.id}` })),
+      pullRequests: i.pullRequests.map((p) => ({ ...p, ci: { ...p.ci } })),
+      trunkCommits: i.trunkCommits.map((c) => ({ ...c, ci: { ...c.ci } }))
+    }
+  }
+
+  private candidate(i: FakeIssue): CandidateIssue {
+    const t = this.tracked(i)
+    const foreign = i.pullRequests.find(
+      (p) => p.state === 'OPEN' && !p.byViewer && p.headRefName !== `afk/issue-${i.number}`
+    )
+    return {
+      id: i.id,
+      number: i.number,
+      title: i.title,
+      body: i.body,
+      url: i.url,
+      createdAt: i.createdAt,
+      author: i.author,
+      authorAssociation: i.authorAssociation,
+      labels: [...i.labels],
+      closedByOthersPullRequest: foreign ? { number: foreign.number, url: foreign.url } : null,
+      statusComment: t.statusComment,
+      forgedComments: t.forgedComments
+    }
+  }
+
+  readonly agent: AgentPort = {
+    snapshot: async (threads: readonly ThreadQuery[]): Promise<AgentSnapshot> => {
+      this.alive()
+      this.counts.snapshots++
+      if (this.agentDown)
+        return { status: () => null, error: 'T3 server at http://t3 is unreachable' }
+      const frozen = new Map<string, ThreadStatus | null>()
+      for (const q of threads) {
+        const t = this.threads.get(q.threadId)
+        frozen.set(q.threadId, !t || t.status === 'unknown' ? null : t.status)
+      }
+      return { status: (id) => frozen.get(id) ?? null, error: null }
+    },
+    dispatch: async (request: DispatchRequest): Promise<DispatchedThread> => {
+      this.alive()
+      if (this.agentDown) throw new Error('T3 server at http://t3 is unreachable')
+      this.dispatchCalls.push(request)
+      const issue = this.issue(request.repo.fullName, request.issue)
+      const steps = [
+        ...(issue.script[request.attempt] ?? issue.script[issue.script.length - 1] ?? [])
+      ]
+      this.threads.set(request.key, {
+        id: request.key,
+        repo: request.repo,
+        issue: request.issue,
+        attempt: request.attempt,
+        prompt: request.prompt,
+        status: 'running',
+        steps,
+        interrupted: false
+      })
+      const result = { threadId: request.key, url: `https://t3.example/threads/${request.key}` }
+      this.landed()
+      return result
+    },
+    find: async ({ key }): Promise<DispatchedThread | null> => {
+      this.alive()
+      this.counts.finds++
+      const t = this.threads.get(key)
+      return t ? { threadId: t.id, url: `https://t3.example/threads/${t.id}` } : null
+    },
+    interrupt: async ({ threadId }): Promise<void> => {
+      this.alive()
+      const t = this.threads.get(threadId)
+      if (t) {
+        t.interrupted = true
+        t.status = 'idle'
+      }
+      this.interrupts.push(threadId)
+      this.landed()
+    }
+  }
+
+  readonly notifier: NotifierPort = ((w: FakeWorld): NotifierPort => ({
+    get channels() {
+      return w.channels
+    },
+    notify: async (channel: string, notification: Notification): Promise<void> => {
+      w.alive()
+      if (w.notifierFails) throw new Error(`${channel} receiver answered 503`)
+      w.deliveries.push({ channel, notification })
+      w.landed()
+    }
+  }))(this)
+
+  /** Distinct doorbell keys a receiver saw for an issue (repeats dropped by key, as receivers do). */
+  doorbells(fullName: string, number: number): Notification[] {
+    const seen = new Map<string, Notification>()
+    for (const d of this.deliveries) {
+      if (d.notification.repo === fullName && d.notification.issue === number) {
+        seen.set(`${d.channel}:${d.notification.key}`, d.notification)
+      }
+    }
+    return [...seen.values()]
+  }
+
+  /** How many times each dispatch key was dispatched. */
+  dispatchesByKey(): Map<string, number> {
+    const counts = new Map<string, number>()
+    for (const d of this.dispatchCalls) counts.set(d.key, (counts.get(d.key) ?? 0) + 1)
+    return counts
+  }
+
+  ports() {
+    return { github: this.github, agent: this.agent, notifier: this.notifier, clock: this.clock }
+  }
+}
+
+/** A fresh world. */
+export function makeWorld(): FakeWorld {
+  return new FakeWorld()
+}

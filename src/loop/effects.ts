@@ -1,0 +1,113 @@
+/**
+ * The one gate every side effect of a tick passes through.
+ *
+ * - Dry run: nothing is written, dispatched, interrupted or rung; each effect
+ *   is described in the plan instead, and a plausible result is returned so
+ *   the rest of the tick can be planned too.
+ * - Rate limit: once GitHub says the primary limit is spent, no further write
+ *   is attempted this tick (every later one throws RateLimitedError at once).
+ * - Counting: writes, dispatches, interrupts and notifications are counted for
+ *   the job summary and the benchmark.
+ *
+ * Reads (the agent's `find`) pass through untouched: a dry run may read.
+ */
+import type {
+  AgentPort,
+  ChangeResult,
+  DispatchRequest,
+  DispatchedThread,
+  GitHubPort,
+  Notification,
+  NotifierPort,
+  RunChange,
+  ThreadQuery
+} from './ports.js'
+import { RateLimitedError } from './ports.js'
+
+export interface EffectCounts {
+  writes: number
+  dispatches: number
+  interrupts: number
+  notifications: number
+}
+
+export class Effects {
+  readonly counts: EffectCounts = { writes: 0, dispatches: 0, interrupts: 0, notifications: 0 }
+  /** What a dry run would have done, in order. */
+  readonly plan: string[] = []
+  /** Set once the primary rate limit is spent: why writing stopped. */
+  writesStopped: string | null = null
+
+  constructor(
+    private readonly github: GitHubPort,
+    private readonly agent: AgentPort,
+    private readonly notifier: NotifierPort,
+    readonly dryRun: boolean
+  ) {}
+
+  get channels(): readonly string[] {
+    return this.notifier.channels
+  }
+
+  async apply(change: RunChange): Promise<ChangeResult> {
+    if (this.dryRun) {
+      this.plan.push(describeChange(change))
+      return { commentId: change.comment?.id ?? null }
+    }
+    if (this.writesStopped) throw new RateLimitedError(this.writesStopped)
+    try {
+      const result = await this.github.apply(change)
+      this.counts.writes++
+      return result
+    } catch (error) {
+      if (error instanceof RateLimitedError) this.writesStopped = error.message
+      throw error
+    }
+  }
+
+  async dispatch(request: DispatchRequest): Promise<DispatchedThread> {
+    if (this.dryRun) {
+      this.plan.push(
+        `${request.repo.fullName}#${request.issue}: dispatch attempt ${request.attempt} (${request.key})`
+      )
+      return { threadId: `dry-run-${request.key}`, url: null }
+    }
+    if (this.writesStopped) throw new RateLimitedError(this.writesStopped)
+    const thread = await this.agent.dispatch(request)
+    this.counts.dispatches++
+    return thread
+  }
+
+  find(query: { repo: ThreadQuery['repo']; key: string }): Promise<DispatchedThread | null> {
+    return this.agent.find(query)
+  }
+
+  async interrupt(query: ThreadQuery): Promise<void> {
+    if (this.dryRun) {
+      this.plan.push(`${query.repo.fullName}: interrupt thread ${query.threadId}`)
+      return
+    }
+    await this.agent.interrupt(query)
+    this.counts.interrupts++
+  }
+
+  async notify(channel: string, notification: Notification): Promise<void> {
+    if (this.dryRun) {
+      this.plan.push(
+        `${notification.repo}#${notification.issue}: ring ${notification.kind} on ${channel}`
+      )
+      return
+    }
+    await this.notifier.notify(channel, notification)
+    this.counts.notifications++
+  }
+}
+
+function describeChange(change: RunChange): string {
+  const parts: string[] = []
+  if (change.comment) parts.push(change.comment.id ? 'update the status comment' : 'comment')
+  if (change.addLabels?.length) parts.push(`add ${change.addLabels.join(', ')}`)
+  if (change.removeLabels?.length) parts.push(`remove ${change.removeLabels.join(', ')}`)
+  if (change.close) parts.push('close the issue')
+  return `${change.repo.fullName}#${change.issue}: ${parts.join('; ') || 'nothing'}`
+}

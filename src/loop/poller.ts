@@ -1,0 +1,212 @@
+/**
+ * The poller starts new runs (only in `mode: on`), oldest candidates first,
+ * within the concurrency caps.
+ *
+ * A claim is three steps, each safe to die after:
+ *   1. one write: the status comment carrying the dispatch intent (a fresh
+ *      key) and the claim time, then the label swap (add in-progress, remove
+ *      ready), in that order in one request;
+ *   2. the dispatch, under the intent's key;
+ *   3. one write: the thread id recorded, the intent cleared.
+ * Dying after 1 leaves a candidate that already carries the loop's intent
+ * comment (or a half-swapped label set): the next tick resumes it with the
+ * same comment and key. Dying after 2 leaves an in-progress issue whose
+ * intent the watcher reconciles by looking the key up before dispatching.
+ *
+ * Skipped, and reported: authors whose association isn't trusted, issues a
+ * pull request by someone else already closes, issues the watcher touched
+ * this tick.
+ */
+import { decode, type RunRecord } from '../core/bookkeeping.js'
+import type { AuthorAssociation, RepoRef } from '../config.js'
+import type { Effects } from './effects.js'
+import type { CandidateIssue, RepoWorld } from './ports.js'
+import type { RunRow } from './report.js'
+import { newRecord, recordMatches, recordThread } from './run-view.js'
+import { firstTurnPrompt } from '../core/prompts.js'
+import { CommentWriter, errorMessage, row, type LoopSettings } from './watcher.js'
+
+export interface PollerLimits {
+  maxConcurrent: number
+  maxConcurrentPerRepo: number
+  trustedAssociations: AuthorAssociation[]
+}
+
+export interface PollerInput {
+  settings: LoopSettings
+  limits: PollerLimits
+  repos: RepoWorld[]
+  /** Runs in flight after the watcher's pass, in total and per repository key. */
+  inFlight: { total: number; perRepo: Map<string, number> }
+  /** `repoKey#N` of issues the watcher touched this tick. */
+  touched: Set<string>
+  now: Date
+  effects: Effects
+  warn: (message: string) => void
+}
+
+/** Claim and dispatch candidates up to the caps. Returns a row per candidate looked at. */
+export async function pollCandidates(input: PollerInput): Promise<RunRow[]> {
+  const { limits } = input
+  const rows: RunRow[] = []
+  const queue = input.repos
+    .filter((w) => w.error === null)
+    .flatMap((w) => w.candidates.map((c) => ({ world: w, candidate: c })))
+    .sort(
+      (a, b) =>
+        Date.parse(a.candidate.createdAt) - Date.parse(b.candidate.createdAt) ||
+        a.candidate.number - b.candidate.number
+    )
+  let total = input.inFlight.total
+  const perRepo = new Map(input.inFlight.perRepo)
+
+  for (const { world, candidate } of queue) {
+    const repo = world.repo
+    const skip = (note: string): void => {
+      rows.push(candidateRow(input, repo, candidate, 'SKIP', note))
+    }
+    if (input.touched.has(`${repo.key}#${candidate.number}`)) {
+      skip('the watcher acted on this issue this tick; next tick')
+      continue
+    }
+    if (!limits.trustedAssociations.includes(candidate.authorAssociation)) {
+      skip(`author association ${candidate.authorAssociation} is not in trusted-associations`)
+      continue
+    }
+    if (candidate.closedByOthersPullRequest) {
+      skip(`a pull request by someone else closes it (${candidate.closedByOthersPullRequest.url})`)
+      continue
+    }
+    if (total >= limits.maxConcurrent) {
+      skip(`waiting: max-concurrent (${limits.maxConcurrent}) runs in flight`)
+      continue
+    }
+    if ((perRepo.get(repo.key) ?? 0) >= limits.maxConcurrentPerRepo) {
+      skip(`waiting: max-concurrent-per-repo (${limits.maxConcurrentPerRepo}) runs in flight`)
+      continue
+    }
+    for (const forged of candidate.forgedComments) {
+      input.warn(
+        `${repo.fullName}#${candidate.number}: ignored a comment by @${forged.author ?? 'unknown'} that looks like afk-loop's status comment (${forged.url}).`
+      )
+    }
+    try {
+      rows.push(await claim(input, world, candidate))
+    } catch (error) {
+      rows.push({
+        ...candidateRow(input, repo, candidate, 'CLAIM', null),
+        error: errorMessage(error)
+      })
+      if (input.effects.writesStopped) break
+    }
+    // A claim that failed part-way still holds (or may hold) the slot.
+    total++
+    perRepo.set(repo.key, (perRepo.get(repo.key) ?? 0) + 1)
+  }
+  return rows
+}
+
+/** Resume the loop's own unfinished claim, or start a new one. */
+function startingRecord(
+  input: PollerInput,
+  repo: RepoRef,
+  candidate: CandidateIssue
+): { record: RunRecord; resumed: boolean } {
+  const comment = candidate.statusComment
+  const decoded = comment && !comment.editedByOther ? decode(comment.body) : null
+  const previous =
+    decoded?.kind === 'ok' && recordMatches(decoded.record, repo, candidate.number)
+      ? decoded.record
+      : null
+  const unfinished =
+    previous &&
+    previous.terminal === null &&
+    previous.threads.length === 0 &&
+    previous.intent?.attempt === 0
+  if (previous && unfinished) return { record: previous, resumed: true }
+  return {
+    record: newRecord(repo, candidate.number, input.settings.delivery, input.now, previous),
+    resumed: false
+  }
+}
+
+async function claim(
+  input: PollerInput,
+  world: RepoWorld,
+  candidate: CandidateIssue
+): Promise<RunRow> {
+  const { settings, effects, now } = input
+  const repo = world.repo
+  const { record: start, resumed } = startingRecord(input, repo, candidate)
+  const intent = start.intent
+  if (!intent) throw new Error('a claim needs a dispatch intent')
+  const ctx = { settings, repo, effects, issue: { ...candidate } }
+  const writer = new CommentWriter(ctx, candidate.statusComment, null)
+
+  // 1. intent + claim time, then the label swap: one request.
+  await writer.save(start, null, {
+    add: [settings.labels.inProgress],
+    remove: [settings.labels.ready]
+  })
+
+  // 2. dispatch under the intent's key.
+  let record = start
+  let error: string | null = null
+  try {
+    const thread = await effects.dispatch({
+      repo,
+      issue: candidate.number,
+      title: candidate.title,
+      attempt: 0,
+      key: intent.key,
+      prompt: firstTurnPrompt(
+        {
+          repo: repo.fullName,
+          issue: candidate.number,
+          title: candidate.title,
+          body: candidate.body,
+          url: candidate.url,
+          delivery: start.delivery,
+          defaultBranch: world.defaultBranch
+        },
+        settings.templates.first
+      )
+    })
+    record = recordThread(record, thread, now)
+  } catch (failure) {
+    if (failure instanceof Error && failure.name === 'RateLimitedError') throw failure
+    error = errorMessage(failure)
+    record = {
+      ...record,
+      intent: { ...intent, failures: intent.failures + 1, lastError: error.slice(0, 500) }
+    }
+  }
+
+  // 3. the result.
+  await writer.save(record, null)
+  const rowCtx = { repo, issue: candidate, settings, now }
+  return {
+    ...row(rowCtx, record, 'CLAIM', 'claimed', null, error),
+    note: resumed ? 'resumed an unfinished claim' : null
+  }
+}
+
+function candidateRow(
+  input: PollerInput,
+  repo: RepoRef,
+  candidate: CandidateIssue,
+  action: string,
+  note: string | null
+): RunRow {
+  return {
+    ...row(
+      { repo, issue: candidate, settings: input.settings, now: input.now },
+      null,
+      action,
+      'none',
+      null,
+      null
+    ),
+    note
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * What a tick did, for people (the job summary, the demo) and for machines
+ * (the `runs` output). One row per run the tick looked at.
+ */
+import { formatDuration } from '../core/checklist.js'
+import type { Phase } from '../core/types.js'
+
+/** What happened to one run this tick. */
+export interface RunRow {
+  repo: string
+  issue: number
+  url: string
+  /** The verdict: a state-machine action, or the loop's own (CLAIM, HAND_BACK, RELEASE, SKIP, …). */
+  action: string
+  reason: string
+  phase: Phase | null
+  attempts: number
+  maxAttempts: number
+  elapsedSeconds: number | null
+  threadId: string | null
+  threadUrl: string | null
+  commit: string | null
+  /** Extra words: why skipped, what failed. */
+  note: string | null
+  /** Set when acting on this run failed this tick (it is retried next tick). */
+  error: string | null
+}
+
+export interface TickReport {
+  mode: string
+  dryRun: boolean
+  rows: RunRow[]
+  warnings: string[]
+  /** Repositories that could not be read this tick. */
+  repoErrors: { repo: string; error: string }[]
+  agentError: string | null
+  counts: { writes: number; dispatches: number; interrupts: number; notifications: number }
+  /** Why writing stopped early (primary rate limit), if it did. */
+  writesStopped: string | null
+  /** Dry run: what would have been done. */
+  plan: string[]
+  /** Notifications that ran out of retries. */
+  undeliverable: { repo: string; issue: number; kind: string; error: string | null }[]
+}
+
+/** The `runs` output: the decisions, without presentation. */
+export function runsOutput(report: TickReport): string {
+  return JSON.stringify(
+    report.rows.map((r) => ({
+      repo: r.repo,
+      issue: r.issue,
+      action: r.action,
+      reason: r.reason,
+      phase: r.phase,
+      attempts: r.attempts,
+      threadId: r.threadId,
+      commit: r.commit
+    }))
+  )
+}
+
+const TERMINAL_WORDS: Readonly<Record<string, string>> = {
+  CLOSE_SUCCESS: 'landed',
+  ESCALATE_PREPUSH: 'handed back',
+  FREEZE_ESCALATE: 'frozen',
+  HAND_BACK: 'handed back',
+  RELEASE: 'released to a human'
+}
+
+/** One line for the `summary` output and the log. */
+export function summaryLine(report: TickReport): string {
+  const count = (pred: (r: RunRow) => boolean): number => report.rows.filter(pred).length
+  const parts = [
+    `${count((r) => r.action === 'CLAIM')} claimed`,
+    `${count((r) => ['WAIT', 'FIX_FORWARD'].includes(r.action))} in flight`,
+    `${count((r) => r.action === 'FIX_FORWARD')} fix-forward`,
+    `${count((r) => r.action === 'CLOSE_SUCCESS')} landed`,
+    `${count((r) => ['ESCALATE_PREPUSH', 'FREEZE_ESCALATE', 'HAND_BACK'].includes(r.action))} handed back`,
+    `${count((r) => r.action === 'RELEASE')} released`
+  ]
+  const errors = count((r) => r.error !== null) + report.repoErrors.length
+  const tail = [
+    errors > 0 ? `${errors} error(s)` : null,
+    report.writesStopped ? 'writes stopped by the rate limit' : null,
+    report.dryRun ? 'dry run' : null
+  ].filter(Boolean)
+  return `afk-loop (${report.mode}): ${parts.join(', ')}${tail.length ? `; ${tail.join('; ')}` : ''}`
+}
+
+/** The job summary's markdown table. */
+export function summaryMarkdown(report: TickReport): string {
+  const lines = [`### afk-loop tick (${report.mode}${report.dryRun ? ', dry run' : ''})`, '']
+  lines.push(summaryLine(report), '')
+  if (report.rows.length > 0) {
+    lines.push('| issue | phase | action | reason | attempts | elapsed | agent | note |')
+    lines.push('|---|---|---|---|---|---|---|---|')
+    for (const r of report.rows) {
+      const agent = r.threadId ? (r.threadUrl ? `[${r.threadId}](${r.threadUrl})` : r.threadId) : ''
+      const action = TERMINAL_WORDS[r.action]
+        ? `${r.action} (${TERMINAL_WORDS[r.action]})`
+        : r.action
+      lines.push(
+        `| [${r.repo}#${r.issue}](${r.url}) | ${r.phase ?? ''} | ${action} | ${r.reason} | ${r.attempts}/${r.maxAttempts} | ${r.elapsedSeconds === null ? '' : formatDuration(r.elapsedSeconds)} | ${agent} | ${cell([r.note, r.error ? `error: ${r.error}` : null].filter(Boolean).join('; '))} |`
+      )
+    }
+    lines.push('')
+  }
+  const c = report.counts
+  lines.push(
+    `Totals: ${report.rows.length} run(s); ${c.writes} write(s), ${c.dispatches} dispatch(es), ${c.interrupts} interrupt(s), ${c.notifications} notification(s).`
+  )
+  for (const e of report.repoErrors) lines.push('', `**${e.repo} could not be read:** ${e.error}`)
+  if (report.agentError) lines.push('', `**Agent status unavailable:** ${report.agentError}`)
+  if (report.writesStopped) lines.push('', `**Writes stopped:** ${report.writesStopped}`)
+  for (const u of report.undeliverable) {
+    lines.push(
+      '',
+      `**Undeliverable ${u.kind} notification** for ${u.repo}#${u.issue}: ${u.error ?? 'unknown error'}`
+    )
+  }
+  for (const w of report.warnings) lines.push('', `> ${w}`)
+  if (report.plan.length > 0) {
+    lines.push('', '**Dry run: would have done**', '', ...report.plan.map((p) => `- ${p}`))
+  }
+  return lines.join('\n')
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\s+/g, ' ')
+}

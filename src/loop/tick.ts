@@ -1,0 +1,188 @@
+/**
+ * One tick of the loop: read the world once, drive every tracked run one
+ * step, then start new runs.
+ *
+ * 1. Read the world: one GitHub read model for all allowlisted repositories
+ *    (the only failure that fails the step: without it nothing is known).
+ * 2. Read the agent once: one snapshot for every run's current thread.
+ * 3. Watch: each tracked issue is driven by the watcher. A failure on one run
+ *    (an API error, an agent that is down) is reported on its row and the
+ *    tick goes on with the others.
+ * 4. Poll (only in `mode: on`): claim candidates up to the caps.
+ * 5. Report: a row per run, totals, warnings, and what a dry run would do.
+ *
+ * The tick reads time once, at its start, through the Clock port.
+ */
+import { decode } from '../core/bookkeeping.js'
+import type { AuthorAssociation } from '../config.js'
+import { Effects } from './effects.js'
+import { pollCandidates } from './poller.js'
+import type {
+  AgentPort,
+  AgentSnapshot,
+  Clock,
+  GitHubPort,
+  NotifierPort,
+  ThreadQuery
+} from './ports.js'
+import type { RunRow, TickReport } from './report.js'
+import { currentThread, recordMatches } from './run-view.js'
+import { errorMessage, row, stepRun, type LoopSettings } from './watcher.js'
+
+export interface TickSettings extends LoopSettings {
+  dryRun: boolean
+  maxConcurrent: number
+  maxConcurrentPerRepo: number
+  trustedAssociations: AuthorAssociation[]
+}
+
+export interface TickDeps {
+  github: GitHubPort
+  agent: AgentPort
+  notifier: NotifierPort
+  clock: Clock
+  log?: {
+    info(message: string): void
+    warning(message: string): void
+    group?<T>(name: string, fn: () => Promise<T>): Promise<T>
+  }
+}
+
+const UNKNOWN_SNAPSHOT: AgentSnapshot = { status: () => null, error: null }
+
+/** Run one tick. Throws only when the world could not be read at all. */
+export async function tick(settings: TickSettings, deps: TickDeps): Promise<TickReport> {
+  const now = deps.clock.now()
+  const effects = new Effects(deps.github, deps.agent, deps.notifier, settings.dryRun)
+  const warnings: string[] = []
+  const warn = (message: string): void => {
+    warnings.push(message)
+    deps.log?.warning(message)
+  }
+  const undeliverable: TickReport['undeliverable'] = []
+
+  const world = await deps.github.readWorld()
+  const repoErrors = world.repos
+    .filter((w) => w.error !== null)
+    .map((w) => ({ repo: w.repo.fullName, error: w.error ?? '' }))
+  if (repoErrors.length === world.repos.length && world.repos.length > 0) {
+    throw new Error(
+      `no allowlisted repository could be read: ${repoErrors.map((e) => `${e.repo}: ${e.error}`).join('; ')}`
+    )
+  }
+
+  const snapshot = await readAgent(deps.agent, threadsInFlight(world.repos))
+  if (snapshot.error) warn(`The agent's status could not be read this tick: ${snapshot.error}`)
+
+  const rows: RunRow[] = []
+  const touched = new Set<string>()
+  const inFlight = { total: 0, perRepo: new Map<string, number>() }
+  for (const repoWorld of world.repos) {
+    if (repoWorld.error !== null) continue
+    const watchRepo = async (): Promise<void> => {
+      for (const issue of repoWorld.tracked) {
+        const ctx = {
+          settings,
+          repo: repoWorld.repo,
+          defaultBranch: repoWorld.defaultBranch,
+          issue,
+          snapshot,
+          now,
+          effects,
+          warn,
+          undeliverable: (u: { kind: string; error: string | null }) =>
+            undeliverable.push({ repo: repoWorld.repo.fullName, issue: issue.number, ...u })
+        }
+        let result: RunRow
+        try {
+          result = await stepRun(ctx)
+        } catch (error) {
+          result = { ...row(ctx, null, 'ERROR', 'none', null, errorMessage(error)) }
+        }
+        rows.push(result)
+        if (result.action !== 'SKIP' && result.action !== 'DONE') {
+          touched.add(`${repoWorld.repo.key}#${issue.number}`)
+        }
+        if (holdsSlot(result)) {
+          inFlight.total++
+          inFlight.perRepo.set(
+            repoWorld.repo.key,
+            (inFlight.perRepo.get(repoWorld.repo.key) ?? 0) + 1
+          )
+        }
+      }
+    }
+    if (deps.log?.group) await deps.log.group(repoWorld.repo.fullName, watchRepo)
+    else await watchRepo()
+  }
+
+  if (settings.mode === 'on' && !effects.writesStopped) {
+    rows.push(
+      ...(await pollCandidates({
+        settings,
+        limits: settings,
+        repos: world.repos,
+        inFlight,
+        touched,
+        now,
+        effects,
+        warn
+      }))
+    )
+  }
+
+  return {
+    mode: settings.mode,
+    dryRun: settings.dryRun,
+    rows,
+    warnings,
+    repoErrors,
+    agentError: snapshot.error,
+    counts: { ...effects.counts },
+    writesStopped: effects.writesStopped,
+    plan: effects.plan,
+    undeliverable
+  }
+}
+
+/** A run still occupies a concurrency slot unless it ended or was skipped. */
+function holdsSlot(result: RunRow): boolean {
+  return ['WAIT', 'FIX_FORWARD', 'ERROR'].includes(result.action)
+}
+
+/** The current thread of every run still in flight, read from the records. */
+function threadsInFlight(
+  repos: readonly {
+    repo: ThreadQuery['repo']
+    tracked: readonly {
+      number: number
+      statusComment: { body: string; editedByOther: boolean } | null
+    }[]
+    error: string | null
+  }[]
+): ThreadQuery[] {
+  const queries: ThreadQuery[] = []
+  for (const w of repos) {
+    if (w.error !== null) continue
+    for (const issue of w.tracked) {
+      const comment = issue.statusComment
+      if (!comment || comment.editedByOther) continue
+      const decoded = decode(comment.body)
+      if (decoded.kind !== 'ok' || decoded.record.terminal) continue
+      if (!recordMatches(decoded.record, w.repo, issue.number)) continue
+      const thread = currentThread(decoded.record)
+      if (thread) queries.push({ repo: w.repo, threadId: thread.id })
+    }
+  }
+  return queries
+}
+
+/** One agent read per tick, and none when nothing is in flight. Never throws. */
+async function readAgent(agent: AgentPort, queries: ThreadQuery[]): Promise<AgentSnapshot> {
+  if (queries.length === 0) return UNKNOWN_SNAPSHOT
+  try {
+    return await agent.snapshot(queries)
+  } catch (error) {
+    return { status: () => null, error: errorMessage(error) }
+  }
+}

@@ -1,0 +1,635 @@
+/**
+ * The watcher drives one in-flight run one step per tick.
+ *
+ * 1. Restore the run record from the loop's status comment. A missing,
+ *    corrupt or someone-else-edited comment means the record can't be
+ *    trusted: the run is handed back to a human, never guessed at. Comments
+ *    that merely look like the loop's are ignored and reported.
+ * 2. Respect humans: a closed issue, a removed in-progress label, an added
+ *    human label or a pull request of their own means a human took over. The
+ *    loop interrupts the agent, says so in the comment, and rings nothing.
+ * 3. Reconcile a leftover dispatch intent (a tick died between writing the
+ *    intent and recording its result): look the keyed thread up before ever
+ *    dispatching again.
+ * 4. Assemble the RunState from this tick's facts, `decide`, and do exactly
+ *    the I/O the verdict implies (DESIGN.md's table). Side effects that can't
+ *    be repeated are written as intents first, then done, then recorded.
+ * 5. Write the record back into the same comment, only if its text changed.
+ *
+ * A run that has ended keeps only two chores: repairing a terminal write that
+ * half-failed (its in-progress label is still there) and delivering its
+ * doorbell from the outbox, with retries.
+ */
+import { decode, type RunRecord } from '../core/bookkeeping.js'
+import { REASON_TEXT } from '../core/checklist.js'
+import { dueChannels, isSettled, openOutboxEntry, recordDelivery } from '../core/outbox.js'
+import { firstTurnPrompt, fixForwardPrompt } from '../core/prompts.js'
+import { decide } from '../core/state-machine.js'
+import {
+  DOORBELL_FOR_ACTION,
+  type Action,
+  type AnyReason,
+  type CIStatus,
+  type Delivery,
+  type DoorbellKind,
+  type Policy
+} from '../core/types.js'
+import type { Mode, RepoRef } from '../config.js'
+import type { Effects } from './effects.js'
+import type { AgentSnapshot, Notification, StatusComment, TrackedIssue } from './ports.js'
+import type { RunRow } from './report.js'
+import {
+  attemptKey,
+  currentThread,
+  detectTakeover,
+  doorbellKey,
+  endRecord,
+  newRecord,
+  noteDecision,
+  phaseOf,
+  recordMatches,
+  recordThread,
+  secondsSince,
+  selectPushed,
+  statusCommentBody,
+  trackCommit,
+  trackIdle,
+  type LoopLabels,
+  type PushedFact
+} from './run-view.js'
+
+/** A dispatch that failed this many ticks in a row hands the run back. */
+export const MAX_DISPATCH_FAILURES = 3
+
+/** The parts of the configuration the loop itself uses. */
+export interface LoopSettings {
+  mode: Mode
+  delivery: Delivery
+  labels: LoopLabels
+  policy: Policy
+  templates: { first: string; fixForward: string }
+  mention: string | null
+}
+
+/** Everything one run's step needs. */
+export interface RunContext {
+  settings: LoopSettings
+  repo: RepoRef
+  defaultBranch: string
+  issue: TrackedIssue
+  snapshot: AgentSnapshot
+  now: Date
+  effects: Effects
+  warn: (message: string) => void
+  /** Notifications that ran out of retries, for the summary. */
+  undeliverable: (entry: { kind: string; error: string | null }) => void
+}
+
+/** The run's status comment as last written, and how to write it again. */
+export class CommentWriter {
+  private id: string | null
+  private body: string | null
+  private hadIntent: boolean
+
+  constructor(
+    private readonly ctx: Pick<RunContext, 'settings' | 'repo' | 'effects'> & {
+      issue: { id: string; number: number; url: string }
+    },
+    comment: StatusComment | null,
+    record: RunRecord | null
+  ) {
+    this.id = comment?.id ?? null
+    this.body = comment?.body ?? null
+    this.hadIntent = record?.intent != null
+  }
+
+  /**
+   * Write the record (and label changes) if anything changed. The comment is
+   * skipped when its text is unchanged; with an intent on either side, the
+   * adapter re-reads it first and refuses to overwrite a body that moved.
+   */
+  async save(
+    record: RunRecord,
+    ci: CIStatus | null,
+    labels: { add?: string[]; remove?: string[]; close?: boolean } = {}
+  ): Promise<void> {
+    const s = this.ctx.settings
+    const body = statusCommentBody(record, {
+      issueUrl: this.ctx.issue.url,
+      maxAttempts: s.policy.maxFixForwardAttempts,
+      maxRuntimeSeconds: s.policy.maxRuntimeSeconds,
+      ci,
+      mention: s.mention
+    })
+    const commentChanged = body !== this.body
+    const hasLabels = Boolean(labels.add?.length || labels.remove?.length || labels.close)
+    if (!commentChanged && !hasLabels) return
+    const guard =
+      this.id !== null && this.body !== null && (this.hadIntent || record.intent !== null)
+    const result = await this.ctx.effects.apply({
+      repo: this.ctx.repo,
+      issue: this.ctx.issue.number,
+      issueId: this.ctx.issue.id,
+      ...(commentChanged
+        ? { comment: { id: this.id, body, ...(guard ? { expectBody: this.body ?? '' } : {}) } }
+        : {}),
+      ...(labels.add?.length ? { addLabels: labels.add } : {}),
+      ...(labels.remove?.length ? { removeLabels: labels.remove } : {}),
+      ...(labels.close ? { close: true } : {})
+    })
+    this.id = result.commentId ?? this.id
+    this.body = body
+    this.hadIntent = record.intent !== null
+  }
+}
+
+/** Drive one tracked issue one step. Throws only on an unexpected failure. */
+export async function stepRun(ctx: RunContext): Promise<RunRow> {
+  const { issue, settings } = ctx
+  for (const forged of issue.forgedComments) {
+    ctx.warn(
+      `${ctx.repo.fullName}#${issue.number}: ignored a comment by @${forged.author ?? 'unknown'} that looks like afk-loop's status comment (${forged.url}); only the loop's own comments carry state.`
+    )
+  }
+  const inProgress = issue.labels.includes(settings.labels.inProgress)
+  const comment = issue.statusComment
+
+  if (!comment) {
+    if (!inProgress) return skipRow(ctx, 'no status comment of the loop')
+    return handBackUntrusted(ctx, null, 'record-missing', null)
+  }
+  if (comment.editedByOther) {
+    if (!inProgress) return skipRow(ctx, 'status comment edited by someone else; not in progress')
+    return handBackUntrusted(
+      ctx,
+      comment,
+      'record-edited',
+      comment.editor ? `(edited by @${comment.editor})` : null
+    )
+  }
+  const decoded = decode(comment.body)
+  const record = decoded.kind === 'ok' ? decoded.record : null
+  if (!record || !recordMatches(record, ctx.repo, issue.number)) {
+    if (!inProgress) return skipRow(ctx, 'unreadable status comment; not in progress')
+    const why = decoded.kind === 'corrupt' ? decoded.reason : 'the record belongs to another issue'
+    return handBackUntrusted(ctx, comment, 'record-corrupt', `(${why})`)
+  }
+
+  if (record.terminal) return finishRun(ctx, comment, record)
+  if (record.threads.length === 0 && record.intent?.attempt === 0 && !inProgress) {
+    // A claim that died after writing its comment and before swapping the
+    // labels: nothing was dispatched, and the poller resumes it.
+    return skipRow(ctx, 'claim not finished; the poller resumes it', record)
+  }
+
+  const takeover = detectTakeover(issue, settings.labels)
+  if (takeover) return release(ctx, comment, record, takeover.reason, takeover.detail)
+  if (settings.mode === 'stop') return emergencyStop(ctx, comment, record)
+  return drive(ctx, comment, record)
+}
+
+/** The normal step: reconcile, assemble, decide, act. */
+async function drive(ctx: RunContext, comment: StatusComment, start: RunRecord): Promise<RunRow> {
+  const { settings, now } = ctx
+  const writer = new CommentWriter(ctx, comment, start)
+  let record = start
+  const pushed = selectPushed(ctx.issue, record)
+  const ci = pushed?.ci.status ?? null
+
+  let dispatchError: string | null = null
+  if (record.intent) {
+    const outcome = await fulfilIntent(ctx, record, pushed, { fresh: false })
+    record = outcome.record
+    dispatchError = outcome.error
+    if (record.intent && record.intent.failures >= MAX_DISPATCH_FAILURES) {
+      return endRun(ctx, writer, record, 'ESCALATE_PREPUSH', 'agent-error', ci, {
+        detail: `(the agent could not be started: ${record.intent.lastError ?? 'unknown error'})`
+      })
+    }
+  }
+
+  const thread = currentThread(record)
+  const threadStatus = thread ? ctx.snapshot.status(thread.id) : null
+  record = trackCommit(record, pushed, now)
+  record = trackIdle(record, threadStatus, now)
+  const decision = decide(
+    {
+      threadStatus,
+      ciStatus: ci,
+      pushed: pushed !== null,
+      fixForwardAttempts: record.fixForwardAttempts,
+      elapsedSeconds: secondsSince(record.claimedAt, now),
+      ciWaitSeconds: record.commit ? secondsSince(record.commit.firstSeenAt, now) : null,
+      idleSeconds: record.idleSince ? secondsSince(record.idleSince, now) : null
+    },
+    settings.policy
+  )
+
+  const terminalKind = DOORBELL_FOR_ACTION[decision.action]
+  if (terminalKind !== null) {
+    return endRun(ctx, writer, record, decision.action, decision.reason, ci, {
+      interrupt: threadStatus === 'running'
+    })
+  }
+
+  if (decision.action === 'FIX_FORWARD' && !record.intent && pushed) {
+    const attempt = record.fixForwardAttempts + 1
+    record = noteDecision(record, {
+      at: now.toISOString(),
+      action: 'FIX_FORWARD',
+      reason: decision.reason,
+      detail: `attempt ${attempt}/${settings.policy.maxFixForwardAttempts} on ${pushed.sha.slice(0, 7)}`
+    })
+    record = {
+      ...record,
+      intent: {
+        kind: 'dispatch',
+        key: attemptKey(record.runKey, attempt),
+        attempt,
+        at: now.toISOString(),
+        commit: pushed.sha,
+        failures: 0,
+        lastError: null
+      }
+    }
+    await writer.save(record, ci) // the intent, before the effect
+    const outcome = await fulfilIntent(ctx, record, pushed, { fresh: true })
+    record = outcome.record
+    await writer.save(record, ci) // the result
+    return row(ctx, record, 'FIX_FORWARD', decision.reason, ci, outcome.error)
+  }
+
+  // WAIT (or a fix-forward whose dispatch is still pending): refresh the
+  // checklist only if its text changed. An unreadable agent is transient and
+  // not recorded: an outage must not rewrite every run's comment twice.
+  const action: Action = 'WAIT'
+  if (decision.reason !== 'no-status') {
+    record = noteDecision(record, { at: now.toISOString(), action, reason: decision.reason })
+  }
+  await writer.save(record, ci)
+  return row(ctx, record, action, decision.reason, ci, dispatchError)
+}
+
+/**
+ * Carry out the record's dispatch intent: find the keyed thread first (unless
+ * the intent was written this very tick), dispatch only if there is none,
+ * then record the thread. A failed dispatch stays an intent, with its
+ * failure counted, for the next tick.
+ */
+async function fulfilIntent(
+  ctx: RunContext,
+  record: RunRecord,
+  pushed: PushedFact | null,
+  opts: { fresh: boolean }
+): Promise<{ record: RunRecord; error: string | null }> {
+  const intent = record.intent
+  if (!intent) return { record, error: null }
+  const { repo, issue } = ctx
+  try {
+    let thread = opts.fresh ? null : await ctx.effects.find({ repo, key: intent.key })
+    if (!thread) {
+      thread = await ctx.effects.dispatch({
+        repo,
+        issue: issue.number,
+        title: issue.title,
+        attempt: intent.attempt,
+        key: intent.key,
+        prompt: promptFor(ctx, record, intent.attempt, intent.commit, pushed)
+      })
+    }
+    return { record: recordThread(record, thread, ctx.now), error: null }
+  } catch (error) {
+    if (isRateLimited(error)) throw error
+    const message = errorMessage(error)
+    const failed: RunRecord = {
+      ...record,
+      intent: { ...intent, failures: intent.failures + 1, lastError: message.slice(0, 500) }
+    }
+    return { record: failed, error: message }
+  }
+}
+
+function promptFor(
+  ctx: RunContext,
+  record: RunRecord,
+  attempt: number,
+  commit: string | null,
+  pushed: PushedFact | null
+): string {
+  const { issue, settings } = ctx
+  const base = {
+    repo: ctx.repo.fullName,
+    issue: issue.number,
+    title: issue.title,
+    body: issue.body,
+    url: issue.url,
+    delivery: record.delivery
+  }
+  if (attempt === 0) {
+    return firstTurnPrompt({ ...base, defaultBranch: ctx.defaultBranch }, settings.templates.first)
+  }
+  return fixForwardPrompt(
+    {
+      ...base,
+      commit: commit ?? pushed?.sha ?? 'unknown',
+      ciUrl: pushed && pushed.sha === commit ? pushed.ci.url : null,
+      attempt,
+      maxAttempts: settings.policy.maxFixForwardAttempts
+    },
+    settings.templates.fixForward
+  )
+}
+
+/**
+ * End the run: write the terminal mark, the label changes and the doorbell's
+ * outbox entry in one write (intent first), then ring, then record delivery.
+ */
+async function endRun(
+  ctx: RunContext,
+  writer: CommentWriter,
+  start: RunRecord,
+  action: Action | 'HAND_BACK' | 'RELEASE',
+  reason: AnyReason,
+  ci: CIStatus | null,
+  opts: { interrupt?: boolean; detail?: string | null; kind?: DoorbellKind | null } = {}
+): Promise<RunRow> {
+  const { settings, now, issue } = ctx
+  const thread = currentThread(start)
+  let record = endRecord(
+    start,
+    {
+      action,
+      reason,
+      ci,
+      detail: opts.detail ?? null,
+      interrupt: opts.interrupt && thread ? thread.id : null
+    },
+    now
+  )
+  const kind =
+    opts.kind !== undefined
+      ? opts.kind
+      : action === 'HAND_BACK'
+        ? 'needs-human'
+        : action === 'RELEASE'
+          ? null
+          : DOORBELL_FOR_ACTION[action]
+  if (kind && ctx.effects.channels.length > 0) {
+    record = {
+      ...record,
+      outbox: [
+        ...record.outbox,
+        openOutboxEntry({
+          key: doorbellKey(record.runKey, kind),
+          kind,
+          reason,
+          channels: [...ctx.effects.channels],
+          now
+        })
+      ]
+    }
+  }
+  const handBack = action !== 'CLOSE_SUCCESS' && action !== 'RELEASE'
+  // The end, its interrupt and its doorbell are written first (intents) ...
+  await writer.save(record, ci, {
+    remove: [settings.labels.inProgress],
+    add: handBack ? [settings.labels.human] : [],
+    close: action === 'CLOSE_SUCCESS' && record.delivery === 'trunk' && issue.state === 'OPEN'
+  })
+  // ... then done, then recorded.
+  const settled = await settleEnded(ctx, record)
+  await writer.save(settled.record, ci)
+  return row(ctx, settled.record, action, reason, ci, null, settled.note)
+}
+
+/**
+ * The chores of an ended run: the pending interrupt, then the doorbell. Both
+ * are retried on later ticks until done (the interrupt every tick, the
+ * doorbell with backoff).
+ */
+async function settleEnded(
+  ctx: RunContext,
+  start: RunRecord
+): Promise<{ record: RunRecord; note: string | null }> {
+  let record = start
+  let note: string | null = null
+  const pending = record.terminal?.interrupt ?? null
+  if (record.terminal && pending) {
+    try {
+      await ctx.effects.interrupt({ repo: ctx.repo, threadId: pending })
+      record = { ...record, terminal: { ...record.terminal, interrupt: null } }
+    } catch (error) {
+      note = `could not interrupt the agent yet: ${errorMessage(error)}`
+    }
+  }
+  return { record: await deliverOutbox(ctx, record), note }
+}
+
+/** A human took over: interrupt the agent, say so, ring nothing. */
+function release(
+  ctx: RunContext,
+  comment: StatusComment,
+  record: RunRecord,
+  reason: AnyReason,
+  detail: string | null
+): Promise<RunRow> {
+  const writer = new CommentWriter(ctx, comment, record)
+  const ci = selectPushed(ctx.issue, record)?.ci.status ?? null
+  return endRun(ctx, writer, record, 'RELEASE', reason, ci, { interrupt: true, detail })
+}
+
+/** `mode: stop`: interrupt the agent and hand the run back, ringing needs-human. */
+async function emergencyStop(
+  ctx: RunContext,
+  comment: StatusComment,
+  record: RunRecord
+): Promise<RunRow> {
+  const writer = new CommentWriter(ctx, comment, record)
+  const ci = selectPushed(ctx.issue, record)?.ci.status ?? null
+  let current = record
+  if (current.intent) {
+    // A dispatch may have happened before a crash: find it so it is stopped too.
+    const found = await ctx.effects.find({ repo: ctx.repo, key: current.intent.key })
+    if (found) current = recordThread(current, found, ctx.now)
+  }
+  return endRun(ctx, writer, current, 'HAND_BACK', 'emergency-stop', ci, { interrupt: true })
+}
+
+/**
+ * The record can't be trusted (missing, corrupt, edited by someone else):
+ * hand the run back with an explanation and a fresh record, never guess.
+ * The agent is not interrupted: a thread id read from an untrusted record
+ * could name someone else's thread.
+ */
+async function handBackUntrusted(
+  ctx: RunContext,
+  comment: StatusComment | null,
+  reason: AnyReason,
+  detail: string | null
+): Promise<RunRow> {
+  const fresh = newRecord(ctx.repo, ctx.issue.number, ctx.settings.delivery, ctx.now)
+  const record: RunRecord = { ...fresh, intent: null }
+  // The writer starts from the comment as read, so the body is replaced.
+  const writer = new CommentWriter(ctx, comment, null)
+  return endRun(ctx, writer, record, 'HAND_BACK', reason, null, { detail, kind: 'needs-human' })
+}
+
+/**
+ * A run that has ended: repair a half-applied terminal write, deliver any
+ * doorbell still due, write only if something changed.
+ */
+async function finishRun(
+  ctx: RunContext,
+  comment: StatusComment,
+  start: RunRecord
+): Promise<RunRow> {
+  const { settings, issue } = ctx
+  const terminal = start.terminal
+  if (!terminal) throw new Error('finishRun needs an ended run')
+  const writer = new CommentWriter(ctx, comment, start)
+  const repair = issue.labels.includes(settings.labels.inProgress)
+  const handBack = terminal.action !== 'CLOSE_SUCCESS' && terminal.action !== 'RELEASE'
+  const { record, note } = await settleEnded(ctx, start)
+  const closeIt =
+    repair &&
+    terminal.action === 'CLOSE_SUCCESS' &&
+    start.delivery === 'trunk' &&
+    issue.state === 'OPEN'
+  await writer.save(
+    record,
+    terminal.ci,
+    repair
+      ? {
+          remove: [settings.labels.inProgress],
+          add:
+            handBack && !issue.labels.includes(settings.labels.human)
+              ? [settings.labels.human]
+              : [],
+          close: closeIt
+        }
+      : {}
+  )
+  const pending = record.outbox.some((e) => !isSettled(e))
+  const changed = repair || record !== start
+  return {
+    ...row(ctx, record, terminal.action, terminal.reason, terminal.ci, null),
+    action: changed ? 'FINISH' : 'DONE',
+    note:
+      [repair ? 'repaired labels' : null, pending ? 'doorbell pending' : null, note]
+        .filter(Boolean)
+        .join('; ') || null
+  }
+}
+
+/** Ring every channel due in the outbox; record what happened. */
+async function deliverOutbox(ctx: RunContext, start: RunRecord): Promise<RunRecord> {
+  let changed = false
+  const outbox = []
+  for (const entry of start.outbox) {
+    const due = isSettled(entry) ? [] : dueChannels(entry, ctx.now)
+    if (due.length === 0) {
+      outbox.push(entry)
+      continue
+    }
+    const notification = notificationFor(ctx, start, entry.kind, entry.reason, entry.key)
+    const results: { channel: string; ok: boolean; error?: string }[] = []
+    for (const channel of due) {
+      if (!ctx.effects.channels.includes(channel)) {
+        // The channel was removed from the configuration: nothing to deliver.
+        results.push({ channel, ok: true })
+        continue
+      }
+      try {
+        await ctx.effects.notify(channel, notification)
+        results.push({ channel, ok: true })
+      } catch (error) {
+        results.push({ channel, ok: false, error: errorMessage(error) })
+      }
+    }
+    const next = recordDelivery(entry, results, ctx.now)
+    if (next.abandonedAt && !entry.abandonedAt) {
+      ctx.undeliverable({ kind: entry.kind, error: next.lastError })
+    }
+    outbox.push(next)
+    changed = true
+  }
+  return changed ? { ...start, outbox } : start
+}
+
+function notificationFor(
+  ctx: RunContext,
+  record: RunRecord,
+  kind: DoorbellKind,
+  reason: AnyReason,
+  key: string
+): Notification {
+  const thread = currentThread(record)
+  const endedAt = record.terminal?.at ?? ctx.now.toISOString()
+  const detail = [REASON_TEXT[reason], record.terminal?.detail].filter(Boolean).join(' ')
+  const sha = record.commit?.sha ?? null
+  return {
+    kind,
+    key,
+    repo: ctx.repo.fullName,
+    issue: ctx.issue.number,
+    title: ctx.issue.title,
+    url: ctx.issue.url,
+    reason,
+    detail,
+    attempts: record.fixForwardAttempts,
+    maxAttempts: ctx.settings.policy.maxFixForwardAttempts,
+    elapsedSeconds: secondsSince(record.claimedAt, new Date(endedAt)),
+    threadId: thread?.id ?? null,
+    threadUrl: thread?.url ?? null,
+    commit: sha,
+    commitUrl: sha ? ctx.issue.url.replace(/\/issues\/\d+$/, `/commit/${sha}`) : null,
+    pullRequestUrl: record.commit?.pullRequestUrl ?? null,
+    at: endedAt
+  }
+}
+
+function skipRow(ctx: RunContext, note: string, record: RunRecord | null = null): RunRow {
+  return {
+    ...row(ctx, record, 'SKIP', 'none', null, null),
+    note
+  }
+}
+
+/** The report row for a run. */
+export function row(
+  ctx: Pick<RunContext, 'repo' | 'settings' | 'now'> & { issue: { number: number; url: string } },
+  record: RunRecord | null,
+  action: string,
+  reason: string,
+  ci: CIStatus | null,
+  error: string | null,
+  note: string | null = null
+): RunRow {
+  const thread = record ? currentThread(record) : null
+  return {
+    repo: ctx.repo.fullName,
+    issue: ctx.issue.number,
+    url: ctx.issue.url,
+    action,
+    reason,
+    phase: record ? phaseOf(record, ci) : null,
+    attempts: record?.fixForwardAttempts ?? 0,
+    maxAttempts: ctx.settings.policy.maxFixForwardAttempts,
+    elapsedSeconds: record
+      ? secondsSince(record.claimedAt, record.terminal ? new Date(record.terminal.at) : ctx.now)
+      : null,
+    threadId: thread?.id ?? null,
+    threadUrl: thread?.url ?? null,
+    commit: record?.commit?.sha ?? null,
+    note,
+    error
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+function isRateLimited(error: unknown): boolean {
+  return error instanceof Error && error.name === 'RateLimitedError'
+}
