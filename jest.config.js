@@ -13,7 +13,7 @@ export default {
   testMatch: ['**/__tests__/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   collectCoverageFrom: ['src/**/*.ts'],
-  coverageReporters: ['text-summary', 'json-summary', 'lcov'],
+  coverageReporters: ['text-summary'],
   coverageThreshold: {
     './src/core/': { lines: 95 }
   },

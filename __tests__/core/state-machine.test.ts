@@ -2,7 +2,10 @@ import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
 import { decide, explain, RULES } from '../../src/core/state-machine.js'
 import {
+  ACTIONS,
   CI_STATUSES,
+  DOORBELL_FOR_ACTION,
+  isTerminal,
   THREAD_STATUSES,
   type Action,
   type Policy,
@@ -349,5 +352,17 @@ describe('decide: properties', () => {
       }),
       runs
     )
+  })
+})
+
+describe('isTerminal', () => {
+  it('is true exactly for the actions that ring a doorbell', () => {
+    expect(ACTIONS.filter(isTerminal)).toEqual([
+      'CLOSE_SUCCESS',
+      'ESCALATE_PREPUSH',
+      'FREEZE_ESCALATE'
+    ])
+    for (const action of ACTIONS)
+      expect(isTerminal(action)).toBe(DOORBELL_FOR_ACTION[action] !== null)
   })
 })

@@ -1,0 +1,216 @@
+import { describe, expect, it, jest } from '@jest/globals'
+import {
+  INPUT_DEFAULTS,
+  parseConfig,
+  parseDuration,
+  splitList,
+  type RawInputs
+} from '../src/config.js'
+import { readInputs } from '../src/main.js'
+
+const valid: Partial<RawInputs> = {
+  mode: 'on',
+  repos: 'acme/widgets\nacme/gadgets, Acme/Widgets',
+  'github-token': 'ghs_secret_token',
+  't3-url': 'https://t3.example.com/',
+  't3-token': 't3-secret'
+}
+
+function errorsOf(inputs: Partial<RawInputs>): string[] {
+  const parsed = parseConfig(inputs)
+  if (parsed.ok) throw new Error(`expected errors, got ${JSON.stringify(parsed)}`)
+  return parsed.errors
+}
+
+describe('parseConfig', () => {
+  it('reads a valid configuration with defaults for the rest', () => {
+    const parsed = parseConfig(valid)
+    expect(parsed.ok && !parsed.off).toBe(true)
+    if (!parsed.ok || parsed.off) return
+    const c = parsed.config
+    expect(c.repos.map((r) => r.fullName)).toEqual(['acme/widgets', 'acme/gadgets'])
+    expect(c.t3.url).toBe('https://t3.example.com')
+    expect(c.policy).toEqual({
+      maxFixForwardAttempts: 3,
+      maxRuntimeSeconds: 6 * 3600,
+      prepushTimeoutSeconds: 2 * 3600,
+      ciStartTimeoutSeconds: 20 * 60,
+      idleGraceSeconds: 10 * 60
+    })
+    expect(c.labels).toEqual({
+      ready: 'ready-for-agent',
+      inProgress: 'agent-in-progress',
+      human: 'ready-for-human'
+    })
+    expect([c.maxConcurrent, c.maxConcurrentPerRepo, c.delivery, c.dryRun]).toEqual([
+      3,
+      1,
+      'pull-request',
+      false
+    ])
+    expect(c.trustedAssociations).toEqual(['OWNER', 'MEMBER', 'COLLABORATOR'])
+  })
+
+  it.each([
+    ['mode', { mode: 'yes' }, 'one of: off'],
+    ['max-runtime', { 'max-runtime': 'forever' }, 'not a duration'],
+    ['repos', { repos: 'not a repo' }, 'owner/name'],
+    ['t3-url', { 't3-url': '' }, 'required with agent'],
+    ['t3-token', { 't3-token': '' }, 'required with agent'],
+    ['max-fix-forward', { 'max-fix-forward': '-1' }, '0 to 20'],
+    ['max-fix-forward', { 'max-fix-forward': '21' }, '0 to 20'],
+    ['idle-grace', { 'idle-grace': '600' }, 'with a unit'],
+    ['ci-start-timeout', { 'ci-start-timeout': '10ms' }, 'at least 1s'],
+    ['agent', { agent: 'copilot' }, "'t3'"],
+    ['delivery', { delivery: 'email' }, 'trunk'],
+    ['max-concurrent', { 'max-concurrent': '0' }, 'mode: watch'],
+    ['max-concurrent-per-repo', { 'max-concurrent-per-repo': 'x' }, '1 to 100'],
+    ['trusted-associations', { 'trusted-associations': 'OWNER,FRIEND' }, 'FRIEND'],
+    ['trusted-associations', { 'trusted-associations': ',' }, 'at least one'],
+    [
+      'prompt-template',
+      { 'prompt-template': 'Fix {{issue}} {{secret_sauce}}' },
+      '{{secret_sauce}}'
+    ],
+    ['fix-forward-prompt-template', { 'fix-forward-prompt-template': '{{body}}' }, '{{body}}'],
+    ['t3-projects', { 't3-projects': 'acme/widgets' }, 'owner/name=projectId'],
+    ['t3-model', { 't3-model': 'gpt' }, 'instance:model'],
+    ['t3-runtime-mode', { 't3-runtime-mode': 'yolo' }, 'full-access'],
+    ['agent-workflow', { 'agent-workflow': '../evil.sh' }, 'workflow file name'],
+    ['ready-label', { 'ready-label': 'a,b' }, 'no commas'],
+    ['in-progress-label', { 'human-label': 'ready-for-agent' }, 'three different labels'],
+    ['notify-webhook-url', { 'notify-webhook-url': 'http://hooks.example.com/x' }, 'https://'],
+    ['notify-slack-webhook', { 'notify-slack-webhook': 'not a url' }, 'not a URL'],
+    ['notify-webhook-secret', { 'notify-webhook-secret': 's3cret-value' }, 'webhook URL too'],
+    ['notify-mention', { 'notify-mention': 'team' }, '@user or @org/team'],
+    ['dry-run', { 'dry-run': 'maybe' }, 'true or false'],
+    ['github-token', { 'github-token': ' ' }, 'github.token']
+  ])('names %s when it is invalid', (input, override, fix) => {
+    const errors = errorsOf({ ...valid, ...override })
+    expect(errors.some((e) => e.startsWith(`Input '${input}'`) && e.includes(fix))).toBe(true)
+  })
+
+  it('reports every problem at once', () => {
+    const errors = errorsOf({ ...valid, 'max-runtime': 'forever', delivery: 'email', repos: 'x' })
+    expect(errors).toHaveLength(3)
+  })
+
+  it('never puts a secret in an error message', () => {
+    const secrets = {
+      'notify-slack-webhook': 'http://hooks.slack.com/services/T000/B000/SECRETPART',
+      'notify-webhook-url': 'ftp://user:pw-SECRETPART@example.com',
+      'github-token': 'ghs_SECRETPART'
+    }
+    const errors = errorsOf({ ...valid, ...secrets, 'max-runtime': 'forever' })
+    expect(errors.join('\n')).not.toContain('SECRETPART')
+  })
+
+  it('accepts loopback http webhooks only when the test-only switch is on', () => {
+    const hook = { 'notify-webhook-url': 'http://127.0.0.1:9999/hook' }
+    expect(parseConfig({ ...valid, ...hook }).ok).toBe(false)
+    const parsed = parseConfig({ ...valid, ...hook }, { allowLoopbackHttp: true })
+    expect(parsed.ok && !parsed.off && parsed.config.notify.webhookUrl).toBe(
+      'http://127.0.0.1:9999/hook'
+    )
+  })
+
+  it('is off by default, and off with an empty allowlist, whatever else is set', () => {
+    const none = parseConfig({})
+    expect(none).toMatchObject({ ok: true, off: true })
+    expect(none.ok && none.off && none.why).toContain('`mode` is `off`')
+    const empty = parseConfig({ mode: 'on', repos: '  \n # nothing yet\n' })
+    expect(empty.ok && empty.off && empty.why).toContain('allowlist is empty')
+  })
+
+  it('keeps the kill switch working even when other inputs are invalid (warnings only)', () => {
+    const parsed = parseConfig({ ...valid, mode: 'off', 'max-runtime': 'forever' })
+    expect(parsed.ok && parsed.off).toBe(true)
+    expect(parsed.ok && parsed.off && parsed.warnings.join()).toContain("'max-runtime'")
+  })
+
+  it('warns about deadlines that cannot all be meant', () => {
+    const parsed = parseConfig({ ...valid, 'prepush-timeout': '7h' })
+    expect(parsed.ok && !parsed.off && parsed.warnings.join()).toContain('prepush-timeout')
+  })
+
+  it('reads the workflow backend without T3 settings, and T3 project maps and models', () => {
+    const wf = parseConfig({
+      ...valid,
+      agent: 'workflow',
+      't3-url': '',
+      't3-token': '',
+      'agent-workflow-ref': 'v2'
+    })
+    expect(wf.ok && !wf.off && wf.config.workflow).toEqual({ file: 'afk-agent.yml', ref: 'v2' })
+    const t3 = parseConfig({
+      ...valid,
+      't3-projects': 'Acme/Widgets = proj-1',
+      't3-model': '{"instanceId":"codex","model":"gpt-5"}'
+    })
+    expect(t3.ok && !t3.off && t3.config.t3.projects).toEqual({ 'acme/widgets': 'proj-1' })
+    expect(t3.ok && !t3.off && t3.config.t3.model).toEqual({ instanceId: 'codex', model: 'gpt-5' })
+    const colon = parseConfig({
+      ...valid,
+      't3-model': 'codex:gpt-5-codex',
+      'notify-mention': '@acme/team, @sam',
+      'dry-run': 'TRUE'
+    })
+    expect(
+      colon.ok &&
+        !colon.off && [colon.config.t3.model, colon.config.notify.mention, colon.config.dryRun]
+    ).toEqual([{ instanceId: 'codex', model: 'gpt-5-codex' }, '@acme/team @sam', true])
+  })
+})
+
+describe('parseDuration', () => {
+  it.each([
+    ['90s', 90],
+    ['20m', 1200],
+    ['6h', 21600],
+    ['1d', 86400],
+    [' 1.5h ', 5400],
+    ['600', null],
+    ['forever', null],
+    ['500ms', null],
+    ['', null]
+  ])('%p → %p', (text, seconds) => {
+    expect(parseDuration(text)).toBe(seconds)
+  })
+})
+
+describe('splitList', () => {
+  it('splits on commas and newlines, dropping blanks and comments', () => {
+    expect(splitList('a, b\n\n# c\nd,')).toEqual(['a', 'b', 'd'])
+  })
+})
+
+describe('readInputs', () => {
+  it('reads every input and masks each secret the moment it is read', () => {
+    const values: Record<string, string> = {
+      'github-token': 'tok',
+      't3-token': 't3',
+      'notify-webhook-secret': 'shh',
+      'notify-slack-webhook': 'https://hooks/x',
+      'notify-webhook-url': '',
+      mode: 'on'
+    }
+    const order: string[] = []
+    const getInput = jest.fn((name: string) => {
+      order.push(`get ${name}`)
+      return values[name] ?? ''
+    })
+    const setSecret = jest.fn((value: string) => {
+      order.push(`mask ${value}`)
+    })
+    const raw = readInputs(getInput, setSecret)
+    expect(Object.keys(raw).sort()).toEqual(Object.keys(INPUT_DEFAULTS).sort())
+    expect(setSecret.mock.calls.map(([v]) => v).sort()).toEqual([
+      'https://hooks/x',
+      'shh',
+      't3',
+      'tok'
+    ])
+    // Each secret is masked right after it is read, before the next input.
+    expect(order[order.indexOf('get t3-token') + 1]).toBe('mask t3')
+  })
+})
