@@ -8,6 +8,10 @@
  * Invalid inputs fail the step before any adapter exists, for the same reason.
  */
 import * as core from '@actions/core'
+import type { AgentPort, Clock, GitHubPort, NotifierPort } from './loop/ports.js'
+import { runsOutput, summaryLine, summaryMarkdown, type TickReport } from './loop/report.js'
+import { tick, type TickSettings } from './loop/tick.js'
+import { createAdapters } from './wire.js'
 import {
   HOW_TO_TURN_ON,
   INPUT_DEFAULTS,
@@ -32,8 +36,18 @@ export function readInputs(
   return raw
 }
 
+/** The ports one tick runs over. Production builds real ones; tests pass fakes. */
+export interface Adapters {
+  github: GitHubPort
+  agent: AgentPort
+  notifier: NotifierPort
+  clock: Clock
+}
+
+export type AdapterFactory = (config: Config) => Adapters | Promise<Adapters>
+
 /** Run the action once. Never throws: failures fail the step. */
-export async function run(): Promise<void> {
+export async function run(makeAdapters: AdapterFactory = productionAdapters): Promise<void> {
   try {
     const parsed = parseConfig(readInputs(), {
       allowLoopbackHttp: process.env.AFK_LOOP_ALLOW_LOOPBACK_HTTP === 'true'
@@ -51,7 +65,7 @@ export async function run(): Promise<void> {
       await reportOff(parsed.why)
       return
     }
-    await runLoop(parsed.config)
+    await runLoop(parsed.config, makeAdapters)
   } catch (error) {
     core.setFailed(`afk-loop failed: ${error instanceof Error ? error.message : String(error)}`)
   }
@@ -70,9 +84,60 @@ async function reportOff(why: string): Promise<void> {
   }
 }
 
-/** Wire the adapters for this config and run one tick. */
-async function runLoop(config: Config): Promise<void> {
-  throw new Error(
-    `mode '${config.mode}' needs the loop, which this build does not include yet; set mode: off.`
+/** The loop's settings, from the inputs. */
+export function tickSettings(config: Config): TickSettings {
+  return {
+    mode: config.mode,
+    delivery: config.delivery,
+    labels: config.labels,
+    policy: config.policy,
+    templates: config.templates,
+    mention: config.notify.mention,
+    dryRun: config.dryRun,
+    maxConcurrent: config.maxConcurrent,
+    maxConcurrentPerRepo: config.maxConcurrentPerRepo,
+    trustedAssociations: config.trustedAssociations
+  }
+}
+
+/**
+ * Wire the adapters for this config and run one tick; report it as outputs,
+ * a job summary and log lines. The step fails only when the tick could not
+ * read the world at all; a failure on one run is reported on its row.
+ */
+async function runLoop(config: Config, makeAdapters: AdapterFactory): Promise<void> {
+  const adapters = await makeAdapters(config)
+  core.info(
+    `afk-loop: mode ${config.mode}${config.dryRun ? ' (dry run)' : ''}, agent ${config.agent}, delivery ${config.delivery}, ${config.repos.length} repositor${config.repos.length === 1 ? 'y' : 'ies'}.`
   )
+  const report = await tick(tickSettings(config), {
+    ...adapters,
+    log: {
+      info: (message) => core.info(message),
+      warning: (message) => core.warning(message),
+      group: (name, fn) => core.group(name, fn)
+    }
+  })
+  await publish(report)
+}
+
+async function publish(report: TickReport): Promise<void> {
+  for (const r of report.rows) {
+    const line = `${r.repo}#${r.issue}: ${r.action} (${r.reason})${r.note ? ` — ${r.note}` : ''}`
+    if (r.error) core.warning(`${line}: ${r.error}`)
+    else core.info(line)
+  }
+  for (const step of report.plan) core.info(`dry run: would ${step}`)
+  const line = summaryLine(report)
+  core.info(line)
+  core.setOutput('runs', runsOutput(report))
+  core.setOutput('summary', line)
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    await core.summary.addRaw(summaryMarkdown(report), true).write()
+  }
+}
+
+/** The real adapters: GitHub, the configured agent backend, the doorbell. */
+function productionAdapters(config: Config): Adapters {
+  return createAdapters(config)
 }

@@ -1,0 +1,133 @@
+/**
+ * The action's flow with the toolkit mocked and the loop's in-memory fakes as
+ * adapters: inputs → one tick → outputs, job summary, log groups; and the
+ * step fails only when it must.
+ */
+import { beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { makeWorld } from '../__fixtures__/loop-world.js'
+
+const inputs: Record<string, string> = {}
+const outputs: Record<string, string> = {}
+const summaryParts: string[] = []
+const groups: string[] = []
+const failed: string[] = []
+const infos: string[] = []
+
+const core = {
+  getInput: jest.fn((name: string) => inputs[name] ?? ''),
+  setSecret: jest.fn(),
+  setOutput: jest.fn((name: string, value: string) => {
+    outputs[name] = value
+  }),
+  setFailed: jest.fn((message: string) => {
+    failed.push(message)
+  }),
+  info: jest.fn((message: string) => {
+    infos.push(message)
+  }),
+  warning: jest.fn(),
+  group: jest.fn(async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    groups.push(name)
+    return fn()
+  }),
+  summary: {
+    addHeading: jest.fn(function (this: unknown, text: string) {
+      summaryParts.push(text)
+      return core.summary
+    }),
+    addRaw: jest.fn((text: string) => {
+      summaryParts.push(text)
+      return core.summary
+    }),
+    write: jest.fn(async () => core.summary)
+  }
+}
+jest.unstable_mockModule('@actions/core', () => core)
+const { run } = await import('../src/main.js')
+
+beforeEach(() => {
+  for (const record of [inputs, outputs]) for (const k of Object.keys(record)) delete record[k]
+  for (const list of [summaryParts, groups, failed, infos]) list.length = 0
+  const dir = mkdtempSync(join(tmpdir(), 'afk-main-'))
+  process.env.GITHUB_STEP_SUMMARY = join(dir, 'summary')
+  writeFileSync(process.env.GITHUB_STEP_SUMMARY, '')
+  jest.clearAllMocks()
+})
+
+function turnOn(extra: Record<string, string> = {}): void {
+  Object.assign(inputs, {
+    mode: 'on',
+    repos: 'octo/app, octo/lib',
+    'github-token': 'ghs_x',
+    't3-url': 'https://t3.example.com',
+    't3-token': 't3_x',
+    ...extra
+  })
+}
+
+describe('run', () => {
+  it('runs one tick and reports it: runs output, summary line, job summary, a log group per repo', async () => {
+    turnOn()
+    const world = makeWorld()
+    world.addRepo('octo/lib')
+    world.addIssue('octo/app', 1, { script: [['run', 'run']] })
+    const factory = jest.fn(() => world.ports())
+    await run(factory)
+    expect(failed).toEqual([])
+    expect(factory).toHaveBeenCalledTimes(1)
+    const runs = JSON.parse(outputs.runs ?? 'null') as {
+      repo: string
+      issue: number
+      action: string
+    }[]
+    expect(runs).toEqual([
+      expect.objectContaining({
+        repo: 'octo/app',
+        issue: 1,
+        action: 'CLAIM',
+        reason: 'claimed',
+        attempts: 0
+      })
+    ])
+    expect(outputs.summary).toMatch(/^afk-loop \(on\): 1 claimed/)
+    expect(summaryParts.join('\n')).toContain(
+      '| [octo/app#1](https://github.com/octo/app/issues/1) |'
+    )
+    expect([...groups].sort()).toEqual(['octo/app', 'octo/lib'])
+    expect(infos.some((l) => l.startsWith('octo/app#1: CLAIM (claimed)'))).toBe(true)
+  })
+
+  it('prints the plan and writes nothing in a dry run', async () => {
+    turnOn({ 'dry-run': 'true' })
+    const world = makeWorld()
+    world.addIssue('octo/app', 1, { script: [['run']] })
+    await run(() => world.ports())
+    expect(failed).toEqual([])
+    expect(world.counts.writes).toBe(0)
+    expect(infos.some((l) => l.startsWith('dry run: would'))).toBe(true)
+    expect(outputs.summary).toContain('dry run')
+  })
+
+  it('fails the step when the world cannot be read at all', async () => {
+    turnOn()
+    const world = makeWorld()
+    world.github.readWorld = () => Promise.reject(new Error('GitHub is down'))
+    await run(() => world.ports())
+    expect(failed).toEqual([expect.stringContaining('GitHub is down')])
+  })
+
+  it('never builds adapters when the loop is off or the inputs are invalid', async () => {
+    const factory = jest.fn(() => makeWorld().ports())
+    await run(factory)
+    expect(outputs).toEqual({ runs: '[]', summary: 'afk-loop is off' })
+    expect(readFileSync(process.env.GITHUB_STEP_SUMMARY ?? '', 'utf8')).toBe('')
+    expect(summaryParts.join()).toContain('afk-loop is off')
+    turnOn({ 'max-runtime': 'forever' })
+    await run(factory)
+    expect(failed).toEqual([expect.stringContaining("Input 'max-runtime'")])
+    expect(factory).not.toHaveBeenCalled()
+  })
+})
