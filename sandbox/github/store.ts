@@ -1,0 +1,454 @@
+/**
+ * The loopback GitHub's state: repositories with their issues, labels,
+ * comments (author and editor), pull requests and what they close, commits on
+ * branches with their check runs, statuses and check suites, workflow runs,
+ * and which token is which identity.
+ *
+ * It is plain data with a few helpers that behave like GitHub does (numbers
+ * shared by issues and pull requests, `updatedAt` bumped by every change,
+ * label events recorded in the timeline). The GraphQL and REST layers read and
+ * write it; tests seed it and assert on it.
+ */
+import { createHash } from 'node:crypto'
+
+export type IssueState = 'OPEN' | 'CLOSED'
+
+export interface SandboxLabel {
+  id: string
+  name: string
+  color: string
+  description: string
+}
+
+export interface SandboxComment {
+  id: string
+  databaseId: number
+  body: string
+  author: string
+  editor: string | null
+  createdAt: string
+  updatedAt: string
+  lastEditedAt: string | null
+  isMinimized: boolean
+}
+
+export interface SandboxEvent {
+  type: 'LabeledEvent' | 'UnlabeledEvent' | 'ClosedEvent' | 'ReopenedEvent'
+  id: string
+  actor: string
+  label?: string
+  createdAt: string
+}
+
+export interface SandboxIssue {
+  id: string
+  databaseId: number
+  number: number
+  title: string
+  body: string
+  state: IssueState
+  author: string
+  authorAssociation: string
+  labels: string[]
+  comments: SandboxComment[]
+  events: SandboxEvent[]
+  createdAt: string
+  updatedAt: string
+  closedAt: string | null
+}
+
+export interface SandboxPullRequest {
+  id: string
+  number: number
+  title: string
+  body: string
+  headRefName: string
+  baseRefName: string
+  author: string
+  state: 'OPEN' | 'CLOSED' | 'MERGED'
+  isDraft: boolean
+  /** Issue numbers this pull request closes (closing keywords). */
+  closes: number[]
+  createdAt: string
+  updatedAt: string
+}
+
+export interface SandboxCheckRun {
+  id: number
+  name: string
+  status: 'QUEUED' | 'IN_PROGRESS' | 'COMPLETED' | 'WAITING' | 'PENDING' | 'REQUESTED'
+  conclusion:
+    | 'SUCCESS'
+    | 'FAILURE'
+    | 'NEUTRAL'
+    | 'CANCELLED'
+    | 'TIMED_OUT'
+    | 'ACTION_REQUIRED'
+    | 'SKIPPED'
+    | 'STARTUP_FAILURE'
+    | 'STALE'
+    | null
+}
+
+export interface SandboxStatus {
+  context: string
+  state: 'SUCCESS' | 'FAILURE' | 'ERROR' | 'PENDING' | 'EXPECTED'
+}
+
+export interface SandboxCheckSuite {
+  id: number
+  status: 'QUEUED' | 'IN_PROGRESS' | 'COMPLETED' | 'WAITING' | 'PENDING' | 'REQUESTED'
+  conclusion: SandboxCheckRun['conclusion']
+}
+
+export interface SandboxCommit {
+  oid: string
+  message: string
+  author: string
+  committedDate: string
+  checkRuns: SandboxCheckRun[]
+  statuses: SandboxStatus[]
+  checkSuites: SandboxCheckSuite[]
+}
+
+export interface SandboxWorkflowRun {
+  id: number
+  workflowFile: string
+  name: string
+  displayTitle: string
+  status: 'queued' | 'in_progress' | 'completed' | 'waiting' | 'requested' | 'pending'
+  conclusion: string | null
+  headBranch: string
+  inputs: Record<string, string>
+  createdAt: string
+  updatedAt: string
+}
+
+export interface SandboxRepo {
+  id: string
+  databaseId: number
+  owner: string
+  name: string
+  defaultBranch: string
+  labels: SandboxLabel[]
+  issues: SandboxIssue[]
+  pulls: SandboxPullRequest[]
+  commits: Map<string, SandboxCommit>
+  /** Branch → commit oids, oldest first. */
+  branches: Map<string, string[]>
+  workflows: string[]
+  workflowRuns: SandboxWorkflowRun[]
+  /** Numbers are shared by issues and pull requests, as on GitHub. */
+  nextNumber: number
+}
+
+/** A stable fake node id (base64 like GitHub's, but readable when decoded). */
+export function nodeId(kind: string, key: string): string {
+  return Buffer.from(`${kind}:${key}`).toString('base64')
+}
+
+/** A fake 40-hex commit oid, unique per input. */
+export function fakeOid(seed: string): string {
+  return createHash('sha1').update(seed).digest('hex')
+}
+
+export class GitHubStore {
+  readonly repos = new Map<string, SandboxRepo>()
+  /** token → login. */
+  readonly tokens = new Map<string, string>()
+  /** Logins that are apps (shown as `login[bot]` to `viewer`, plain `login` as authors). */
+  readonly bots = new Set<string>()
+  private seq = 1000
+  private clock: () => Date
+
+  constructor(options: { now?: () => Date } = {}) {
+    this.clock = options.now ?? (() => new Date())
+  }
+
+  now(): string {
+    return this.clock().toISOString()
+  }
+
+  setClock(now: () => Date): void {
+    this.clock = now
+  }
+
+  nextId(): number {
+    return ++this.seq
+  }
+
+  addToken(token: string, login: string, options: { bot?: boolean } = {}): void {
+    this.tokens.set(token, login)
+    if (options.bot) this.bots.add(login)
+  }
+
+  addRepo(
+    fullName: string,
+    options: { defaultBranch?: string; workflows?: string[] } = {}
+  ): SandboxRepo {
+    const [owner = '', name = ''] = fullName.split('/')
+    const defaultBranch = options.defaultBranch ?? 'main'
+    const databaseId = this.nextId()
+    const repo: SandboxRepo = {
+      id: nodeId('Repository', fullName.toLowerCase()),
+      databaseId,
+      owner,
+      name,
+      defaultBranch,
+      labels: [],
+      issues: [],
+      pulls: [],
+      commits: new Map(),
+      branches: new Map(),
+      workflows: options.workflows ?? [],
+      workflowRuns: [],
+      nextNumber: 1
+    }
+    this.repos.set(fullName.toLowerCase(), repo)
+    this.commit(fullName, defaultBranch, 'Initial commit', 'octocat')
+    return repo
+  }
+
+  repo(fullName: string): SandboxRepo {
+    const repo = this.repos.get(fullName.toLowerCase())
+    if (!repo) throw new Error(`sandbox: no repository ${fullName}`)
+    return repo
+  }
+
+  ensureLabel(repo: SandboxRepo, name: string, color = 'ededed', description = ''): SandboxLabel {
+    const existing = repo.labels.find((l) => l.name.toLowerCase() === name.toLowerCase())
+    if (existing) return existing
+    const label = { id: nodeId('Label', `${repo.databaseId}/${name}`), name, color, description }
+    repo.labels.push(label)
+    return label
+  }
+
+  addIssue(
+    fullName: string,
+    input: {
+      title: string
+      body?: string
+      author?: string
+      authorAssociation?: string
+      labels?: string[]
+      state?: IssueState
+    }
+  ): SandboxIssue {
+    const repo = this.repo(fullName)
+    const number = repo.nextNumber++
+    const at = this.now()
+    for (const l of input.labels ?? []) this.ensureLabel(repo, l)
+    const issue: SandboxIssue = {
+      id: nodeId('Issue', `${repo.databaseId}/${number}`),
+      databaseId: this.nextId(),
+      number,
+      title: input.title,
+      body: input.body ?? '',
+      state: input.state ?? 'OPEN',
+      author: input.author ?? 'maintainer',
+      authorAssociation: input.authorAssociation ?? 'OWNER',
+      labels: [...(input.labels ?? [])],
+      comments: [],
+      events: [],
+      createdAt: at,
+      updatedAt: at,
+      closedAt: null
+    }
+    repo.issues.push(issue)
+    return issue
+  }
+
+  issue(fullName: string, number: number): SandboxIssue {
+    const issue = this.repo(fullName).issues.find((i) => i.number === number)
+    if (!issue) throw new Error(`sandbox: no issue ${fullName}#${number}`)
+    return issue
+  }
+
+  /** Where a node id points, for `node(id:)` and mutations. */
+  findNode(
+    id: string
+  ):
+    | { kind: 'issue'; repo: SandboxRepo; issue: SandboxIssue }
+    | { kind: 'comment'; repo: SandboxRepo; issue: SandboxIssue; comment: SandboxComment }
+    | { kind: 'label'; repo: SandboxRepo; label: SandboxLabel }
+    | { kind: 'pull'; repo: SandboxRepo; pull: SandboxPullRequest }
+    | null {
+    for (const repo of this.repos.values()) {
+      for (const issue of repo.issues) {
+        if (issue.id === id) return { kind: 'issue', repo, issue }
+        const comment = issue.comments.find((c) => c.id === id)
+        if (comment) return { kind: 'comment', repo, issue, comment }
+      }
+      const label = repo.labels.find((l) => l.id === id)
+      if (label) return { kind: 'label', repo, label }
+      const pull = repo.pulls.find((p) => p.id === id)
+      if (pull) return { kind: 'pull', repo, pull }
+    }
+    return null
+  }
+
+  // ---------------------------------------------------------------- writes ---
+
+  addComment(issue: SandboxIssue, author: string, body: string): SandboxComment {
+    const at = this.now()
+    const databaseId = this.nextId()
+    const comment: SandboxComment = {
+      id: nodeId('IssueComment', String(databaseId)),
+      databaseId,
+      body,
+      author,
+      editor: null,
+      createdAt: at,
+      updatedAt: at,
+      lastEditedAt: null,
+      isMinimized: false
+    }
+    issue.comments.push(comment)
+    issue.updatedAt = at
+    return comment
+  }
+
+  editComment(issue: SandboxIssue, comment: SandboxComment, editor: string, body: string): void {
+    const at = this.now()
+    comment.body = body
+    comment.updatedAt = at
+    comment.lastEditedAt = at
+    comment.editor = editor
+    issue.updatedAt = at
+  }
+
+  addLabel(repo: SandboxRepo, issue: SandboxIssue, name: string, actor: string): void {
+    const label = this.ensureLabel(repo, name)
+    if (issue.labels.includes(label.name)) return
+    const at = this.now()
+    issue.labels.push(label.name)
+    issue.events.push({
+      type: 'LabeledEvent',
+      id: nodeId('LabeledEvent', String(this.nextId())),
+      actor,
+      label: label.name,
+      createdAt: at
+    })
+    issue.updatedAt = at
+  }
+
+  removeLabel(issue: SandboxIssue, name: string, actor: string): void {
+    const index = issue.labels.findIndex((l) => l.toLowerCase() === name.toLowerCase())
+    if (index < 0) return
+    const at = this.now()
+    const [removed] = issue.labels.splice(index, 1)
+    issue.events.push({
+      type: 'UnlabeledEvent',
+      id: nodeId('UnlabeledEvent', String(this.nextId())),
+      actor,
+      label: removed ?? name,
+      createdAt: at
+    })
+    issue.updatedAt = at
+  }
+
+  closeIssue(issue: SandboxIssue, actor: string): void {
+    if (issue.state === 'CLOSED') return
+    const at = this.now()
+    issue.state = 'CLOSED'
+    issue.closedAt = at
+    issue.events.push({
+      type: 'ClosedEvent',
+      id: nodeId('ClosedEvent', String(this.nextId())),
+      actor,
+      createdAt: at
+    })
+    issue.updatedAt = at
+  }
+
+  /** Push a commit onto a branch (created from the default branch if new). */
+  commit(fullName: string, branch: string, message: string, author: string): SandboxCommit {
+    const repo = this.repo(fullName)
+    const history = repo.branches.get(branch) ?? [...(repo.branches.get(repo.defaultBranch) ?? [])]
+    const commit: SandboxCommit = {
+      oid: fakeOid(`${fullName}/${branch}/${history.length}/${message}/${this.nextId()}`),
+      message,
+      author,
+      committedDate: this.now(),
+      checkRuns: [],
+      statuses: [],
+      checkSuites: []
+    }
+    repo.commits.set(commit.oid, commit)
+    repo.branches.set(branch, [...history, commit.oid])
+    return commit
+  }
+
+  /** Open a pull request from a branch, closing the given issues. */
+  openPullRequest(
+    fullName: string,
+    input: { head: string; author: string; closes: number[]; title?: string; isDraft?: boolean }
+  ): SandboxPullRequest {
+    const repo = this.repo(fullName)
+    const number = repo.nextNumber++
+    const at = this.now()
+    const pull: SandboxPullRequest = {
+      id: nodeId('PullRequest', `${repo.databaseId}/${number}`),
+      number,
+      title: input.title ?? `Changes from ${input.head}`,
+      body: input.closes.map((n) => `Closes #${n}`).join('\n'),
+      headRefName: input.head,
+      baseRefName: repo.defaultBranch,
+      author: input.author,
+      state: 'OPEN',
+      isDraft: input.isDraft ?? false,
+      closes: input.closes,
+      createdAt: at,
+      updatedAt: at
+    }
+    repo.pulls.push(pull)
+    for (const n of input.closes) {
+      const issue = repo.issues.find((i) => i.number === n)
+      if (issue) issue.updatedAt = at
+    }
+    return pull
+  }
+
+  headOf(fullName: string, branch: string): SandboxCommit | null {
+    const repo = this.repo(fullName)
+    const oid = repo.branches.get(branch)?.at(-1)
+    return oid ? (repo.commits.get(oid) ?? null) : null
+  }
+
+  /** Set a commit's CI: one check run (and its suite) in the given state. */
+  setCI(
+    fullName: string,
+    oid: string,
+    ci: 'green' | 'red' | 'pending' | 'missing' | 'blocked',
+    name = 'test'
+  ): void {
+    const commit = this.repo(fullName).commits.get(oid)
+    if (!commit) throw new Error(`sandbox: no commit ${oid}`)
+    const shapes: Record<
+      typeof ci,
+      {
+        run: Omit<SandboxCheckRun, 'id' | 'name'> | null
+        suite: Omit<SandboxCheckSuite, 'id'> | null
+      }
+    > = {
+      green: {
+        run: { status: 'COMPLETED', conclusion: 'SUCCESS' },
+        suite: { status: 'COMPLETED', conclusion: 'SUCCESS' }
+      },
+      red: {
+        run: { status: 'COMPLETED', conclusion: 'FAILURE' },
+        suite: { status: 'COMPLETED', conclusion: 'FAILURE' }
+      },
+      pending: {
+        run: { status: 'IN_PROGRESS', conclusion: null },
+        suite: { status: 'IN_PROGRESS', conclusion: null }
+      },
+      missing: { run: null, suite: null },
+      blocked: { run: null, suite: { status: 'COMPLETED', conclusion: 'ACTION_REQUIRED' } }
+    }
+    const shape = shapes[ci]
+    commit.checkRuns = shape.run ? [{ id: this.nextId(), name, ...shape.run }] : []
+    commit.checkSuites = shape.suite ? [{ id: this.nextId(), ...shape.suite }] : []
+    commit.statuses = []
+  }
+}
