@@ -122,12 +122,12 @@ export function render(facts: ChecklistFacts): string {
   lines.push('')
 
   const why = REASON_TEXT[facts.reason] + (facts.detail ? ` ${facts.detail}` : '')
-  lines.push(`**Now:** ${why}`)
-  lines.push(`**Fix-forward attempts:** ${facts.attempts}/${facts.maxAttempts}`)
+  lines.push(`- **Now:** ${why}`)
+  lines.push(`- **Fix-forward attempts:** ${facts.attempts}/${facts.maxAttempts}`)
   if (facts.elapsedSeconds !== undefined) {
-    lines.push(`**Elapsed:** ${formatDuration(facts.elapsedSeconds)}`)
+    lines.push(`- **Elapsed:** ${formatDuration(facts.elapsedSeconds)}`)
   } else {
-    lines.push(`**Hands back by:** ${facts.deadlineAt} at the latest`)
+    lines.push(`- **Hands back by:** ${facts.deadlineAt} at the latest`)
   }
   if (facts.phase === 'handed-back') {
     lines.push('', nextStepForHuman(facts))
