@@ -1,0 +1,133 @@
+/**
+ * The doorbell: one notification at a run's end, on each configured channel.
+ *
+ * - Slack (`notify-slack-webhook`) and a generic webhook (`notify-webhook-url`,
+ *   optionally signed with `notify-webhook-secret`) are channels, each
+ *   delivered and retried on its own by the loop's outbox. The mention
+ *   (`notify-mention`) is not a channel: the loop puts it in the final status
+ *   comment, and GitHub notifies the people mentioned.
+ * - Only terminal kinds are rung (`done`, `needs-human`, `frozen`); anything
+ *   else is refused, whatever a record says.
+ * - A delivery throws on any failure (timeout, refused, non-2xx) so the outbox
+ *   retries it later with the same key. Messages never contain the URL or the
+ *   secret: Slack webhook URLs are secrets too.
+ */
+import { createHmac } from 'node:crypto'
+import type { Config } from '../config.js'
+import { DOORBELL_KINDS } from '../core/types.js'
+import type { Notification, NotifierPort } from '../loop/ports.js'
+import { slackMessage, webhookBody } from './payloads.js'
+
+export interface NotifierOptions {
+  fetch?: typeof fetch
+  /** Per delivery (default 10 s). */
+  timeoutMs?: number
+  /** Test-only: allow `http://127.0.0.1` receivers. */
+  allowLoopbackHttp?: boolean
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]'])
+
+/** The hex HMAC-SHA256 signature header value for a raw body. */
+export function signature(secret: string, rawBody: string): string {
+  return `sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`
+}
+
+/** Refuse a URL that would expose what it carries. */
+function checkUrl(url: string, channel: string, allowLoopbackHttp: boolean): void {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new Error(`the ${channel} URL is not a valid URL`)
+  }
+  if (parsed.protocol === 'https:') return
+  if (parsed.protocol === 'http:' && allowLoopbackHttp && LOOPBACK.has(parsed.hostname)) return
+  throw new Error(`the ${channel} URL must use https://`)
+}
+
+interface Channel {
+  url: string
+  request(n: Notification): { body: string; headers: Record<string, string> }
+}
+
+/** Build the notifier for the `notify-*` inputs. */
+export function createNotifier(
+  notify: Config['notify'],
+  options: NotifierOptions = {}
+): NotifierPort {
+  const doFetch = options.fetch ?? fetch
+  const timeoutMs = options.timeoutMs ?? 10_000
+  const channels = new Map<string, Channel>()
+  if (notify.slackWebhook) {
+    channels.set('slack', {
+      url: notify.slackWebhook,
+      request: (n) => ({
+        body: JSON.stringify(slackMessage(n)),
+        headers: { 'content-type': 'application/json' }
+      })
+    })
+  }
+  if (notify.webhookUrl) {
+    const secret = notify.webhookSecret
+    channels.set('webhook', {
+      url: notify.webhookUrl,
+      request: (n) => {
+        const body = JSON.stringify(webhookBody(n))
+        return {
+          body,
+          headers: {
+            'content-type': 'application/json',
+            'idempotency-key': n.key,
+            ...(secret ? { 'x-afk-signature': signature(secret, body) } : {})
+          }
+        }
+      }
+    })
+  }
+
+  return {
+    channels: [...channels.keys()],
+    async notify(name: string, n: Notification): Promise<void> {
+      if (!(DOORBELL_KINDS as readonly string[]).includes(n.kind)) {
+        throw new Error(
+          `refusing to ring '${String(n.kind)}': the doorbell rings only ${DOORBELL_KINDS.join(', ')}`
+        )
+      }
+      const channel = channels.get(name)
+      if (!channel) throw new Error(`no notification channel '${name}' is configured`)
+      checkUrl(channel.url, name, options.allowLoopbackHttp ?? false)
+      const { body, headers } = channel.request(n)
+      let response: Response
+      try {
+        response = await doFetch(channel.url, {
+          method: 'POST',
+          headers: { 'user-agent': 'afk-loop', ...headers },
+          body,
+          signal: AbortSignal.timeout(timeoutMs)
+        })
+      } catch (error) {
+        // Checked by name: the abort reason is a DOMException, not always an Error here.
+        const timedOut = (error as { name?: string } | null)?.name === 'TimeoutError'
+        throw new Error(
+          timedOut
+            ? `${name} notification timed out after ${timeoutMs} ms`
+            : `${name} notification could not be sent (${causeOf(error)})`,
+          { cause: error }
+        )
+      }
+      // Drain the body so the connection is released.
+      await response.text().catch(() => '')
+      if (!response.ok) {
+        throw new Error(`${name} notification was refused with HTTP ${response.status}`)
+      }
+    }
+  }
+}
+
+/** A network error's cause in a few words, never the URL. */
+function causeOf(error: unknown): string {
+  const cause = (error as { cause?: { code?: string } } | null)?.cause
+  if (cause?.code) return cause.code
+  return (error as { name?: string } | null)?.name ?? 'unknown error'
+}
