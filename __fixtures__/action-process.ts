@@ -3,7 +3,7 @@
  * inputs as `INPUT_<NAME>` variables (hyphens kept, as the runner keeps them),
  * and GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files to read back.
  */
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -37,7 +37,8 @@ export function parseOutputFile(text: string): Record<string, string> {
 export async function runAction(
   inputs: Record<string, string>,
   env: Record<string, string> = {},
-  timeoutMs = 60_000
+  timeoutMs = 60_000,
+  onChild?: (child: ChildProcess) => void
 ): Promise<ActionRun> {
   const dir = mkdtempSync(join(tmpdir(), 'afk-action-'))
   const outputFile = join(dir, 'output')
@@ -66,6 +67,7 @@ export async function runAction(
         },
         stdio: ['ignore', 'pipe', 'pipe']
       })
+      onChild?.(child)
       let stdout = ''
       let stderr = ''
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))

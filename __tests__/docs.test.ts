@@ -37,3 +37,12 @@ describe('README quick start', () => {
     expect(readme).toContain('```yaml\n' + example + '```')
   })
 })
+
+describe('README reasons', () => {
+  it('explains every reason the loop can give, in the words the checklist uses', async () => {
+    const { REASON_TEXT } = await import('../src/core/checklist.js')
+    for (const [reason, text] of Object.entries(REASON_TEXT)) {
+      expect(readme).toContain(`| \`${reason}\` | ${text.replace(/\|/g, '\\|')} |`)
+    }
+  })
+})

@@ -42,6 +42,8 @@ export interface Adapters {
   agent: AgentPort
   notifier: NotifierPort
   clock: Clock
+  /** GitHub's rate limit as last seen, logged at the end of the tick. */
+  rateLimit?: () => { remaining: number; resetAt: string | null } | null
 }
 
 export type AdapterFactory = (config: Config) => Adapters | Promise<Adapters>
@@ -118,6 +120,12 @@ async function runLoop(config: Config, makeAdapters: AdapterFactory): Promise<vo
       group: (name, fn) => core.group(name, fn)
     }
   })
+  const limit = adapters.rateLimit?.()
+  if (limit) {
+    core.info(
+      `GitHub rate limit at the end of the tick: ${limit.remaining} remaining${limit.resetAt ? ` (resets ${limit.resetAt})` : ''}.`
+    )
+  }
   await publish(report)
 }
 

@@ -2,13 +2,44 @@
  * Production wiring: the real GitHub, agent and notifier adapters for a
  * config. Kept apart from main.ts so the action's flow can be tested with
  * fakes; nothing here runs when the loop is off.
+ *
+ * The tracking windows bound what the GitHub adapter reads beyond the issues
+ * that carry the in-progress label: a run can last `max-runtime`, and its
+ * doorbell may be retried for 24 hours after it ends, so issues the loop
+ * commented on within `max-runtime + 25h` stay in view (a human removing the
+ * label mid-run is still seen as a takeover; an undelivered doorbell is still
+ * retried). Trunk commits are read from the claim window only.
  */
+import * as core from '@actions/core'
+import { createAgent } from './agents/index.js'
 import type { Config } from './config.js'
+import { GIVE_UP_AFTER_SECONDS } from './core/outbox.js'
+import { createOctokit } from './github/client.js'
+import { createGitHubAdapter } from './github/adapter.js'
 import type { Adapters } from './main.js'
+import { createNotifier } from './notify/index.js'
+
+const HOUR = 3600
 
 /** Build the adapters one tick runs over. */
 export function createAdapters(config: Config): Adapters {
-  throw new Error(
-    `mode '${config.mode}' needs the GitHub and agent adapters, which this build does not include yet; set mode: off.`
-  )
+  const log = { info: (m: string) => core.info(m), warning: (m: string) => core.warning(m) }
+  const clients = createOctokit(config.githubToken, { log })
+  const now = (): Date => new Date()
+  const github = createGitHubAdapter({
+    clients,
+    repos: config.repos,
+    labels: config.labels,
+    delivery: config.delivery,
+    ignoreChecks: config.ignoreChecks,
+    now,
+    trackWindowSeconds: config.policy.maxRuntimeSeconds + GIVE_UP_AFTER_SECONDS + HOUR,
+    trunkWindowSeconds: config.policy.maxRuntimeSeconds + HOUR,
+    log
+  })
+  const agent = createAgent(config, { clients })
+  const notifier = createNotifier(config.notify, {
+    allowLoopbackHttp: process.env.AFK_LOOP_ALLOW_LOOPBACK_HTTP === 'true'
+  })
+  return { github, agent, notifier, clock: { now }, rateLimit: () => github.rateLimit() }
 }

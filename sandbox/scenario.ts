@@ -1,0 +1,189 @@
+/**
+ * A whole world for end-to-end runs of the real bundle: a loopback GitHub, a
+ * loopback T3 Code server whose scripted agents push to that GitHub, and a
+ * loopback webhook receiver for the doorbell. Used by the end-to-end tests,
+ * `npm run demo` and `npm run bench`.
+ *
+ * Agents are planned per issue and per attempt, in the words of the story:
+ * `run` (keep working), `push:<ci>` (push a commit whose CI will be green,
+ * red, pending, missing or blocked — on `afk/issue-N` with a pull request
+ * that closes the issue, or on the default branch with `#N`), `idle`,
+ * `error`, `stall`.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { GitHubStore } from './github/store.js'
+import { startGitHubSandbox, type GitHubSandbox, type SandboxOptions } from './github/server.js'
+import {
+  projectFor,
+  startT3Sandbox,
+  type AgentStep,
+  type SandboxThread,
+  type T3Sandbox
+} from './t3/server.js'
+
+export type CI = 'green' | 'red' | 'pending' | 'missing' | 'blocked'
+export type PlanStep = 'run' | 'idle' | 'error' | 'stall' | `push:${CI}`
+
+export const LOOP_TOKEN = 'ghs_sandbox_loop_token'
+export const T3_TOKEN = 't3_sandbox_token'
+export const LOOP_LOGIN = 'afk-loop'
+export const AGENT_LOGIN = 'afk-agent'
+
+export interface Doorbell {
+  headers: IncomingHttpHeaders
+  body: { kind: string; repo: string; issue: number; key: string; reason: string }
+}
+
+export interface World {
+  store: GitHubStore
+  github: GitHubSandbox
+  t3: T3Sandbox
+  doorbells: Doorbell[]
+  hookUrl: string
+  /** Plans by `owner/repo#N`: one list of steps per attempt. */
+  plans: Map<string, PlanStep[][]>
+  delivery: 'pull-request' | 'trunk'
+  /** Add an issue with its agent's plan. */
+  addIssue(
+    repo: string,
+    title: string,
+    plan: PlanStep[][],
+    options?: { author?: string; association?: string; labels?: string[] }
+  ): number
+  /** The environment a runner gives the action, pointing at this world. */
+  env(): Record<string, string>
+  /** Inputs for the action in this world, with overrides. */
+  inputs(overrides?: Record<string, string>): Record<string, string>
+  close(): Promise<void>
+}
+
+export interface WorldOptions {
+  repos: string[]
+  delivery?: 'pull-request' | 'trunk'
+  github?: Omit<SandboxOptions, 'store'>
+}
+
+/** The issue a T3 thread works on, from its title (`owner/repo#N: …`). */
+function issueOf(thread: SandboxThread): { repo: string; issue: number } | null {
+  const match = /^([^#\s]+)#(\d+):/.exec(thread.title)
+  return match ? { repo: match[1] ?? '', issue: Number(match[2]) } : null
+}
+
+export async function startWorld(options: WorldOptions): Promise<World> {
+  const store = new GitHubStore()
+  store.addToken(LOOP_TOKEN, LOOP_LOGIN, { bot: true })
+  store.addToken('ghs_sandbox_human', 'maintainer')
+  for (const repo of options.repos) store.addRepo(repo, { workflows: ['afk-agent.yml'] })
+  const delivery = options.delivery ?? 'pull-request'
+  const plans = new Map<string, PlanStep[][]>()
+  const attempts = new Map<string, number>()
+
+  const push = (repo: string, issue: number, ci: CI) => {
+    if (delivery === 'trunk') {
+      const branch = store.repo(repo).defaultBranch
+      const commit = store.commit(repo, branch, `Fix the issue (#${issue})`, AGENT_LOGIN)
+      store.setCI(repo, commit.oid, ci)
+      return
+    }
+    const branch = `afk/issue-${issue}`
+    const commit = store.commit(repo, branch, `Work on #${issue}`, AGENT_LOGIN)
+    store.setCI(repo, commit.oid, ci)
+    const open = store.repo(repo).pulls.some((p) => p.headRefName === branch && p.state === 'OPEN')
+    if (!open)
+      store.openPullRequest(repo, {
+        head: branch,
+        author: AGENT_LOGIN,
+        closes: [issue],
+        title: `Fix #${issue}`
+      })
+  }
+
+  const script = (thread: SandboxThread): AgentStep[] => {
+    const which = issueOf(thread)
+    if (!which) return ['run', 'idle']
+    const key = `${which.repo}#${which.issue}`.toLowerCase()
+    const attempt = attempts.get(key) ?? 0
+    attempts.set(key, attempt + 1)
+    const plan = plans.get(key) ?? [['run', 'push:green', 'idle']]
+    const steps = plan[attempt] ?? plan[plan.length - 1] ?? []
+    return steps.map((step): AgentStep => {
+      if (step.startsWith('push:')) {
+        const ci = step.slice(5) as CI
+        return { do: () => push(which.repo, which.issue, ci) }
+      }
+      return step as AgentStep
+    })
+  }
+
+  const github = await startGitHubSandbox({ store, ...options.github })
+  const t3 = await startT3Sandbox({
+    token: T3_TOKEN,
+    projects: options.repos.map((r) => projectFor(r)),
+    script
+  })
+
+  const doorbells: Doorbell[] = []
+  const hook: Server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => {
+      doorbells.push({
+        headers: req.headers,
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Doorbell['body']
+      })
+      res.writeHead(200).end()
+    })
+  })
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve))
+  const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/doorbell`
+
+  return {
+    store,
+    github,
+    t3,
+    doorbells,
+    hookUrl,
+    plans,
+    delivery,
+    addIssue(repo, title, plan, opts = {}) {
+      const issue = store.addIssue(repo, {
+        title,
+        body: `Please fix: ${title}`,
+        author: opts.author ?? 'maintainer',
+        authorAssociation: opts.association ?? 'OWNER',
+        labels: opts.labels ?? ['ready-for-agent']
+      })
+      plans.set(`${repo}#${issue.number}`.toLowerCase(), plan)
+      return issue.number
+    },
+    env: () => ({
+      GITHUB_API_URL: github.url,
+      GITHUB_GRAPHQL_URL: github.graphqlUrl,
+      GITHUB_SERVER_URL: github.url,
+      AFK_LOOP_ALLOW_LOOPBACK_HTTP: 'true'
+    }),
+    inputs: (overrides = {}) => ({
+      mode: 'on',
+      repos: options.repos.join(','),
+      'github-token': LOOP_TOKEN,
+      agent: 't3',
+      't3-url': t3.url,
+      't3-token': T3_TOKEN,
+      delivery,
+      'notify-webhook-url': hookUrl,
+      'notify-webhook-secret': 'sandbox-secret',
+      'max-concurrent': '10',
+      'max-concurrent-per-repo': '10',
+      ...overrides
+    }),
+    async close() {
+      hook.closeAllConnections()
+      await Promise.all([
+        github.close(),
+        t3.close(),
+        new Promise<void>((resolve) => hook.close(() => resolve()))
+      ])
+    }
+  }
+}

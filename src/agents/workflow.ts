@@ -1,0 +1,235 @@
+/**
+ * The agent-workflow backend: no server to run. A dispatch starts the
+ * `agent-workflow` in the issue's own repository (`workflow_dispatch` with
+ * inputs `issue`, `prompt`, `run_key`); the workflow run is the "thread",
+ * its id the thread id and its page the agent link.
+ *
+ * - Status from the run by {@link workflowRunStatus}; a tick reads all runs of
+ *   a repository with one list call, and only runs that fell off that page
+ *   one by one.
+ * - Exactly once: the example workflow names its run `afk <run_key>`, so a
+ *   dispatch whose answer was lost is found by name before dispatching again
+ *   (also the fallback when GitHub answers 204 without run details).
+ * - `workflow_dispatch` inputs are limited to 65,535 characters in all: a
+ *   longer prompt is cut, with a note telling the agent to read the issue.
+ */
+import type { RepoRef } from '../config.js'
+import type { ThreadStatus } from '../core/types.js'
+import type {
+  AgentPort,
+  AgentSnapshot,
+  DispatchRequest,
+  DispatchedThread,
+  ThreadQuery
+} from '../loop/ports.js'
+import type { GitHubClients } from '../github/client.js'
+
+/** GitHub's limit on the total length of workflow_dispatch input values. */
+export const DISPATCH_INPUTS_LIMIT = 65_535
+/** Room kept for the other inputs and the note. */
+const PROMPT_ROOM = DISPATCH_INPUTS_LIMIT - 1_000
+
+const RUNNING = new Set(['queued', 'in_progress', 'waiting', 'requested', 'pending'])
+const IDLE = new Set(['success', 'neutral', 'skipped'])
+const ERROR = new Set([
+  'failure',
+  'cancelled',
+  'timed_out',
+  'action_required',
+  'startup_failure',
+  'stale'
+])
+
+/** A workflow run's status for the loop; anything unrecognised is null. */
+export function workflowRunStatus(
+  status: string | null,
+  conclusion: string | null
+): ThreadStatus | null {
+  if (status && RUNNING.has(status)) return 'running'
+  if (status !== 'completed') return null
+  if (conclusion && IDLE.has(conclusion)) return 'idle'
+  if (conclusion && ERROR.has(conclusion)) return 'error'
+  return null
+}
+
+/** The prompt cut to fit the dispatch inputs, with a note when it was. */
+export function fitPrompt(prompt: string, repo: string, issue: number): string {
+  if (prompt.length <= PROMPT_ROOM) return prompt
+  const note = `\n\n[afk-loop: this prompt was cut to fit GitHub's workflow_dispatch input limit. Read issue #${issue} in ${repo} yourself for the full text.]`
+  return prompt.slice(0, PROMPT_ROOM - note.length) + note
+}
+
+interface RunJson {
+  id: number
+  name?: string | null
+  display_title?: string | null
+  status: string | null
+  conclusion: string | null
+  html_url: string
+}
+
+export interface WorkflowAgentOptions {
+  clients: GitHubClients
+  /** File name (e.g. afk-agent.yml) or id. */
+  workflowFile: string
+  /** Ref to dispatch on; null = the repository's default branch. */
+  ref: string | null
+  /** How long to look for a run GitHub didn't describe (204) before giving up this tick. */
+  findRetries?: number
+  findDelayMs?: number
+}
+
+export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
+  const { reader, writer } = options.clients
+  const file = options.workflowFile
+  const defaultBranches = new Map<string, string>()
+
+  const where = (repo: RepoRef) => `workflow ${file} in ${repo.fullName}`
+  const explain = (repo: RepoRef, error: unknown): Error => {
+    const status = (error as { status?: number }).status
+    if (status === 404)
+      return new Error(`${where(repo)} not found (agent-workflow input), or the token can't see it`)
+    if (status === 403)
+      return new Error(`the token may not run ${where(repo)}: it needs actions: write`)
+    if (status === 422)
+      return new Error(
+        `GitHub refused to dispatch ${where(repo)}: ${(error as Error).message} (does it declare the inputs issue, prompt and run_key?)`
+      )
+    return new Error(`${where(repo)}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+
+  async function listRuns(repo: RepoRef): Promise<RunJson[]> {
+    const res = await reader.request(
+      'GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs',
+      {
+        owner: repo.owner,
+        repo: repo.name,
+        workflow_id: file,
+        per_page: 100
+      }
+    )
+    return res.data.workflow_runs as RunJson[]
+  }
+
+  async function findByKey(repo: RepoRef, key: string): Promise<DispatchedThread | null> {
+    const run = (await listRuns(repo)).find(
+      (r) => (r.name ?? '').includes(key) || (r.display_title ?? '').includes(key)
+    )
+    return run ? { threadId: String(run.id), url: run.html_url } : null
+  }
+
+  async function defaultBranch(repo: RepoRef): Promise<string> {
+    const known = defaultBranches.get(repo.key)
+    if (known) return known
+    const res = await reader.request('GET /repos/{owner}/{repo}', {
+      owner: repo.owner,
+      repo: repo.name
+    })
+    defaultBranches.set(repo.key, res.data.default_branch)
+    return res.data.default_branch
+  }
+
+  return {
+    async snapshot(threads: readonly ThreadQuery[]): Promise<AgentSnapshot> {
+      const statuses = new Map<string, ThreadStatus | null>()
+      const errors: string[] = []
+      const byRepo = new Map<string, { repo: RepoRef; ids: Set<string> }>()
+      for (const t of threads) {
+        const entry = byRepo.get(t.repo.key) ?? { repo: t.repo, ids: new Set<string>() }
+        entry.ids.add(t.threadId)
+        byRepo.set(t.repo.key, entry)
+      }
+      for (const { repo, ids } of byRepo.values()) {
+        try {
+          for (const run of await listRuns(repo)) {
+            if (ids.has(String(run.id)))
+              statuses.set(String(run.id), workflowRunStatus(run.status, run.conclusion))
+          }
+          for (const id of ids) {
+            if (statuses.has(id) || !/^\d+$/.test(id)) continue
+            try {
+              const res = await reader.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}', {
+                owner: repo.owner,
+                repo: repo.name,
+                run_id: Number(id)
+              })
+              statuses.set(id, workflowRunStatus(res.data.status, res.data.conclusion))
+            } catch (error) {
+              // A deleted run is unknown, not an error: the loop waits.
+              if ((error as { status?: number }).status !== 404) throw error
+            }
+          }
+        } catch (error) {
+          errors.push(explain(repo, error).message)
+        }
+      }
+      return {
+        error: errors.length ? errors.join('; ') : null,
+        status: (id) => statuses.get(id) ?? null
+      }
+    },
+
+    async dispatch(request: DispatchRequest): Promise<DispatchedThread> {
+      const repo = request.repo
+      try {
+        const existing = await findByKey(repo, request.key)
+        if (existing) return existing
+        const ref = options.ref ?? (await defaultBranch(repo))
+        const res = await writer.request(
+          'POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches',
+          {
+            owner: repo.owner,
+            repo: repo.name,
+            workflow_id: file,
+            ref,
+            inputs: {
+              issue: String(request.issue),
+              prompt: fitPrompt(request.prompt, repo.fullName, request.issue),
+              run_key: request.key
+            },
+            return_run_details: true
+          } as never
+        )
+        const details = (
+          res as { status: number; data?: { workflow_run_id?: number; html_url?: string } }
+        ).data
+        if (res.status === 200 && details?.workflow_run_id) {
+          return { threadId: String(details.workflow_run_id), url: details.html_url ?? null }
+        }
+        // 204: GitHub didn't say which run it started; find it by its name.
+        for (let i = 0; i < (options.findRetries ?? 3); i++) {
+          const found = await findByKey(repo, request.key)
+          if (found) return found
+          await new Promise((r) => setTimeout(r, options.findDelayMs ?? 2000))
+        }
+        throw new Error(
+          `dispatched, but no run named 'afk ${request.key}' appeared yet (does the workflow set run-name: afk \${{ inputs.run_key }}?)`
+        )
+      } catch (error) {
+        throw explain(repo, error)
+      }
+    },
+
+    async find(query: { repo: RepoRef; key: string }): Promise<DispatchedThread | null> {
+      try {
+        return await findByKey(query.repo, query.key)
+      } catch (error) {
+        throw explain(query.repo, error)
+      }
+    },
+
+    async interrupt(query: ThreadQuery): Promise<void> {
+      if (!/^\d+$/.test(query.threadId)) return
+      try {
+        await writer.request('POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel', {
+          owner: query.repo.owner,
+          repo: query.repo.name,
+          run_id: Number(query.threadId)
+        })
+      } catch (error) {
+        // 409: the run already finished; nothing to stop.
+        if ((error as { status?: number }).status !== 409) throw explain(query.repo, error)
+      }
+    }
+  }
+}

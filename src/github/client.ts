@@ -1,0 +1,86 @@
+/**
+ * The GitHub clients: `@actions/github`'s Octokit with the throttling and
+ * retry plugins, so rate limits and 5xx are handled the way GitHub asks, not
+ * by hand.
+ *
+ * Two clients share one token:
+ * - `writer`, for mutations and REST writes: the throttling plugin's default
+ *   write group, one request at a time and at least one second apart
+ *   (GitHub's secondary-limit guidance). A tick lasts about as many seconds
+ *   as it writes.
+ * - `reader`, for GraphQL queries and REST reads: the plugin treats every
+ *   GraphQL request as a write, which would space reads a second apart too;
+ *   the reader keeps its serial queue but without the spacing, so reading
+ *   1,000 runs takes ten quick requests instead of ten seconds.
+ *
+ * Both retry 5xx (retry plugin) and wait out a rate limit only when the wait
+ * fits the tick's budget; otherwise the request fails and the loop stops
+ * writing until the next tick.
+ */
+import { getOctokit } from '@actions/github'
+import { retry } from '@octokit/plugin-retry'
+import { throttling } from '@octokit/plugin-throttling'
+import Bottleneck from 'bottleneck'
+
+export type GitHubClient = ReturnType<typeof getOctokit>
+
+export interface GitHubClients {
+  reader: GitHubClient
+  writer: GitHubClient
+}
+
+export interface ClientOptions {
+  /** Test seam: requests go through this fetch. */
+  fetch?: typeof fetch
+  log?: { info(message: string): void; warning(message: string): void }
+  /** The longest rate-limit wait worth sitting out within a tick (default 60 s). */
+  maxRetryAfterSeconds?: number
+  /** Multiplier for retry-after seconds (tests shrink it; default 1000 ms). */
+  retryAfterBaseValue?: number
+  /** Spacing between writes in ms (default 1000, GitHub's guidance). */
+  writeSpacingMs?: number
+  /** Retries of 5xx answers (default 3). */
+  retries?: number
+}
+
+/** Build the reader and writer clients for a token. */
+export function createOctokit(token: string, options: ClientOptions = {}): GitHubClients {
+  const maxWait = options.maxRetryAfterSeconds ?? 60
+  const onLimit =
+    (kind: string) =>
+    (
+      retryAfter: number,
+      request: { method: string; url: string },
+      _o: unknown,
+      retryCount: number
+    ): boolean => {
+      const worth = retryAfter <= maxWait && retryCount < 2
+      options.log?.warning(
+        `GitHub ${kind} rate limit on ${request.method} ${request.url}: ${worth ? `retrying in ${retryAfter}s` : `not retrying (wait ${retryAfter}s)`}.`
+      )
+      return worth
+    }
+  const make = (write: Bottleneck.Group | undefined): GitHubClient =>
+    getOctokit(
+      token,
+      {
+        throttle: {
+          onRateLimit: onLimit('primary'),
+          onSecondaryRateLimit: onLimit('secondary'),
+          retryAfterBaseValue: options.retryAfterBaseValue ?? 1000,
+          ...(write ? { write } : {})
+        },
+        retry: { retries: options.retries ?? 3 },
+        ...(options.fetch ? { request: { fetch: options.fetch } } : {})
+      },
+      throttling,
+      retry
+    )
+  const spacing = options.writeSpacingMs ?? 1000
+  return {
+    reader: make(new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 })),
+    writer: make(
+      spacing === 1000 ? undefined : new Bottleneck.Group({ maxConcurrent: 1, minTime: spacing })
+    )
+  }
+}
