@@ -3,7 +3,7 @@
  * them: run the action, let the agents take a step, repeat until the issues
  * under test have ended and their doorbells rang.
  */
-import { runAction, type ActionRun } from './action-process.js'
+import { runAction, type ActionRun } from '../sandbox/action-process.js'
 import type { World } from '../sandbox/scenario.js'
 
 export interface Ticks {

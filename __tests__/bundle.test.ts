@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createServer, type Server } from 'node:http'
 import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { BUNDLE, runAction } from '../__fixtures__/action-process.js'
+import { BUNDLE, runAction } from '../sandbox/action-process.js'
 import { HOW_TO_TURN_ON } from '../src/config.js'
 
 let server: Server
