@@ -28,7 +28,8 @@ export interface Fault {
   kind?: RequestKind
   method?: string
   path?: RegExp
-  status: 500 | 502 | 503 | 403 | 429 | 401 | 404
+  /** `primary-limit`: 403 with x-ratelimit-remaining 0 (the primary rate limit is spent). */
+  status: 500 | 502 | 503 | 403 | 429 | 401 | 404 | 'primary-limit'
   /** How many matching requests fail (default: all). */
   times?: number
   /** For 403/429: the `retry-after` header in seconds. */
@@ -224,9 +225,23 @@ export async function startGitHubSandbox(options: SandboxOptions): Promise<GitHu
     return false
   }
 
-  const respondFault = (res: ServerResponse, status: number, retryAfter = 1): void => {
+  const respondFault = (res: ServerResponse, status: Fault['status'], retryAfter = 1): void => {
     counts.faults++
-    if (status === 403) {
+    if (status === 'primary-limit') {
+      send(
+        res,
+        403,
+        {
+          message: 'API rate limit exceeded for installation.',
+          documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api'
+        },
+        {
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-used': '5000',
+          'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 1800)
+        }
+      )
+    } else if (status === 403) {
       send(
         res,
         403,

@@ -32,6 +32,8 @@ export interface GitHubClients {
 export interface ClientOptions {
   /** Test seam: requests go through this fetch. */
   fetch?: typeof fetch
+  /** Default: GITHUB_API_URL as the toolkit reads it when it loads (the runner sets it). */
+  baseUrl?: string
   log?: { info(message: string): void; warning(message: string): void }
   /** The longest rate-limit wait worth sitting out within a tick (default 60 s). */
   maxRetryAfterSeconds?: number
@@ -71,6 +73,7 @@ export function createOctokit(token: string, options: ClientOptions = {}): GitHu
           ...(write ? { write } : {})
         },
         retry: { retries: options.retries ?? 3 },
+        ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
         ...(options.fetch ? { request: { fetch: options.fetch } } : {})
       },
       throttling,

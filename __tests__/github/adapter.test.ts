@@ -1,0 +1,407 @@
+/**
+ * The GitHub adapter against a loopback GitHub whose answers come from
+ * GitHub's real schema: the read model for both deliveries, trust signals,
+ * pagination and its cost, writes as single mutation documents, and the
+ * failures (rate limits, partial writes, the allowlist).
+ */
+import { afterEach, describe, expect, it } from '@jest/globals'
+import { encode } from '../../src/core/bookkeeping.js'
+import { ConflictError, PartialWriteError, RateLimitedError } from '../../src/loop/ports.js'
+import { selectPushed } from '../../src/loop/run-view.js'
+import type { GitHubSandbox } from '../../sandbox/github/server.js'
+import {
+  LABELS,
+  LOOP,
+  adapterFor,
+  ref,
+  seedRun,
+  seedStore,
+  startGitHub
+} from '../../__fixtures__/github-world.js'
+
+const REPO = 'acme/widgets'
+let sandbox: GitHubSandbox | null = null
+afterEach(async () => {
+  await sandbox?.close()
+  sandbox = null
+})
+
+describe('readWorld', () => {
+  it('maps a pull-request run: labels, status comment, the run PR with its head CI, label events', async () => {
+    const store = seedStore([REPO])
+    const { issue, record } = seedRun(store, REPO, 'Fix the parser')
+    store.commit(REPO, 'afk/issue-1', 'first try', 'afk-agent')
+    const old = store.headOf(REPO, 'afk/issue-1')
+    store.setCI(REPO, old?.oid ?? '', 'red')
+    const pull = store.openPullRequest(REPO, {
+      head: 'afk/issue-1',
+      author: 'afk-agent',
+      closes: [issue.number]
+    })
+    const head = store.commit(REPO, 'afk/issue-1', 'second try', 'afk-agent')
+    store.setCI(REPO, head.oid, 'green')
+    store.removeLabel(issue, LABELS.human, 'maintainer')
+    store.addLabel(store.repo(REPO), issue, 'bug', 'maintainer')
+    sandbox = await startGitHub(store)
+    const world = await adapterFor(sandbox, [REPO]).readWorld()
+    expect(world.viewer).toBe('afk-loop[bot]')
+    const [repo] = world.repos
+    expect(repo?.error).toBeNull()
+    expect(repo?.defaultBranch).toBe('main')
+    const tracked = repo?.tracked[0]
+    expect(tracked).toMatchObject({
+      number: 1,
+      title: 'Fix the parser',
+      state: 'OPEN',
+      labels: [LABELS.inProgress, 'bug'],
+      closedBy: null,
+      forgedComments: []
+    })
+    expect(tracked?.statusComment).toMatchObject({ editedByOther: false, editor: null })
+    expect(tracked?.labelEvents.at(-1)).toMatchObject({
+      label: 'bug',
+      action: 'added',
+      actor: 'maintainer',
+      byViewer: false
+    })
+    expect(tracked?.pullRequests).toEqual([
+      expect.objectContaining({
+        number: pull.number,
+        headRefName: 'afk/issue-1',
+        headSha: head.oid,
+        byViewer: false,
+        state: 'OPEN',
+        ci: { status: 'green', url: expect.any(String) }
+      })
+    ])
+    // Only the latest commit counts: the superseded red commit is ignored.
+    expect(selectPushed(tracked!, record)).toMatchObject({ sha: head.oid, ci: { status: 'green' } })
+    expect(repo?.candidates).toEqual([])
+    expect(world.rateLimit?.remaining).toBeGreaterThan(0)
+  })
+
+  it.each(['green', 'red', 'pending', 'missing', 'blocked'] as const)(
+    'reports %s CI for the head commit',
+    async (ci) => {
+      const store = seedStore([REPO])
+      const { issue } = seedRun(store, REPO)
+      const head = store.commit(REPO, 'afk/issue-1', 'work', 'afk-agent')
+      store.setCI(REPO, head.oid, ci)
+      store.openPullRequest(REPO, {
+        head: 'afk/issue-1',
+        author: 'afk-agent',
+        closes: [issue.number]
+      })
+      sandbox = await startGitHub(store)
+      const world = await adapterFor(sandbox, [REPO]).readWorld()
+      expect(world.repos[0]?.tracked[0]?.pullRequests[0]?.ci.status).toBe(ci)
+    }
+  )
+
+  it('leaves out ignored checks', async () => {
+    const store = seedStore([REPO])
+    const { issue } = seedRun(store, REPO)
+    const head = store.commit(REPO, 'afk/issue-1', 'work', 'afk-agent')
+    store.setCI(REPO, head.oid, 'red', 'flaky-e2e')
+    store.openPullRequest(REPO, {
+      head: 'afk/issue-1',
+      author: 'afk-agent',
+      closes: [issue.number]
+    })
+    sandbox = await startGitHub(store)
+    const world = await adapterFor(sandbox, [REPO], { ignoreChecks: ['Flaky-E2E'] }).readWorld()
+    expect(world.repos[0]?.tracked[0]?.pullRequests[0]?.ci.status).toBe('missing')
+  })
+
+  it('maps trunk delivery: default-branch commits that reference #N (not #NN), newest first, with CI', async () => {
+    const store = seedStore([REPO])
+    seedRun(store, REPO, 'Trunk run', 'trunk')
+    const a = store.commit(REPO, 'main', 'Start (#1)', 'afk-agent')
+    store.setCI(REPO, a.oid, 'red')
+    store.commit(REPO, 'main', 'Unrelated (#12)', 'someone')
+    const b = store.commit(REPO, 'main', 'Finish #1', 'afk-agent')
+    store.setCI(REPO, b.oid, 'green')
+    sandbox = await startGitHub(store)
+    const world = await adapterFor(sandbox, [REPO], { delivery: 'trunk' }).readWorld()
+    const commits = world.repos[0]?.tracked[0]?.trunkCommits ?? []
+    expect(commits.map((c) => [c.sha, c.ci.status])).toEqual(
+      expect.arrayContaining([
+        [a.oid, 'red'],
+        [b.oid, 'green']
+      ])
+    )
+    expect(commits).toHaveLength(2)
+    expect(commits.map((c) => c.message)).not.toContain('Unrelated (#12)')
+  })
+
+  it('reports forged look-alikes and a status comment edited by someone else', async () => {
+    const store = seedStore([REPO])
+    const { issue, comment } = seedRun(store, REPO)
+    store.addComment(
+      issue,
+      'mallory',
+      `### afk-loop: landed\n\n${encode(seedRun(store, REPO).record)}`
+    )
+    store.editComment(issue, comment, 'maintainer', comment.body + '\nedited')
+    sandbox = await startGitHub(store)
+    const tracked = (await adapterFor(sandbox, [REPO]).readWorld()).repos[0]?.tracked[0]
+    expect(tracked?.forgedComments).toEqual([expect.objectContaining({ author: 'mallory' })])
+    expect(tracked?.statusComment).toMatchObject({ editedByOther: true, editor: 'maintainer' })
+  })
+
+  it("treats the loop's own edits (as github-actions, not github-actions[bot]) as its own", async () => {
+    const store = seedStore([REPO])
+    const { issue, comment } = seedRun(store, REPO)
+    store.editComment(issue, comment, LOOP, comment.body)
+    sandbox = await startGitHub(store)
+    expect(
+      (await adapterFor(sandbox, [REPO]).readWorld()).repos[0]?.tracked[0]?.statusComment
+        ?.editedByOther
+    ).toBe(false)
+  })
+
+  it('lists trusted and untrusted candidates, oldest first, and a PR by someone else', async () => {
+    const store = seedStore([REPO])
+    store.addIssue(REPO, { title: 'one', labels: [LABELS.ready] })
+    const two = store.addIssue(REPO, {
+      title: 'two',
+      labels: [LABELS.ready],
+      author: 'drive-by',
+      authorAssociation: 'NONE'
+    })
+    store.commit(REPO, 'fix-two', 'fix', 'contributor')
+    const foreign = store.openPullRequest(REPO, {
+      head: 'fix-two',
+      author: 'contributor',
+      closes: [two.number]
+    })
+    store.addIssue(REPO, { title: 'closed', labels: [LABELS.ready], state: 'CLOSED' })
+    sandbox = await startGitHub(store)
+    const candidates = (await adapterFor(sandbox, [REPO]).readWorld()).repos[0]?.candidates ?? []
+    expect(
+      candidates.map((c) => [
+        c.number,
+        c.authorAssociation,
+        c.closedByOthersPullRequest?.number ?? null
+      ])
+    ).toEqual([
+      [1, 'OWNER', null],
+      [2, 'NONE', foreign.number]
+    ])
+  })
+
+  it('keeps tracking a run whose in-progress label a human removed', async () => {
+    const store = seedStore([REPO])
+    const { issue } = seedRun(store, REPO)
+    store.removeLabel(issue, LABELS.inProgress, 'maintainer')
+    sandbox = await startGitHub(store)
+    const tracked = (await adapterFor(sandbox, [REPO]).readWorld()).repos[0]?.tracked
+    expect(tracked?.map((t) => t.number)).toEqual([1])
+    expect(tracked?.[0]?.labelEvents.at(-1)).toMatchObject({
+      action: 'removed',
+      actor: 'maintainer'
+    })
+  })
+
+  it('reads a long comment thread only as far as the status comment, and no further when it is on page one', async () => {
+    const store = seedStore([REPO])
+    const early = seedRun(store, REPO).issue
+    for (let i = 0; i < 120; i++) store.addComment(early, 'chatty', `comment ${i}`)
+    const late = store.addIssue(REPO, { title: 'late', labels: [LABELS.inProgress] })
+    for (let i = 0; i < 120; i++) store.addComment(late, 'chatty', `comment ${i}`)
+    store.addComment(late, LOOP, `status\n\n${encode(seedRun(store, REPO).record)}`)
+    sandbox = await startGitHub(store)
+    const world = await adapterFor(sandbox, [REPO]).readWorld()
+    expect(world.repos[0]?.tracked.map((t) => [t.number, t.statusComment !== null])).toEqual([
+      [1, true],
+      [2, true],
+      [3, true]
+    ])
+    // One world query, plus one more page of comments for the late issue only
+    // (its status comment is the 121st: past the first page of 50).
+    expect(sandbox.counts['graphql-read']).toBe(2)
+  })
+
+  it.each([1, 100, 101, 250])(
+    'reads %i waiting runs with ceil(N/100) requests and writes nothing',
+    async (n) => {
+      const store = seedStore([REPO])
+      for (let i = 0; i < n; i++) seedRun(store, REPO, `run ${i}`)
+      sandbox = await startGitHub(store)
+      const world = await adapterFor(sandbox, [REPO]).readWorld()
+      expect(world.repos[0]?.tracked).toHaveLength(n)
+      expect(sandbox.counts['graphql-read']).toBe(Math.ceil(n / 100))
+      expect(
+        sandbox.counts['graphql-write'] + sandbox.counts['rest-write'] + sandbox.counts['rest-read']
+      ).toBe(0)
+    }
+  )
+
+  it('reports a repository it cannot read and goes on with the others; throws only when none can be read', async () => {
+    const store = seedStore([REPO])
+    seedRun(store, REPO)
+    sandbox = await startGitHub(store)
+    const world = await adapterFor(sandbox, [REPO, 'acme/missing']).readWorld()
+    expect(world.repos.map((r) => [r.repo.fullName, r.error === null])).toEqual([
+      [REPO, true],
+      ['acme/missing', false]
+    ])
+    await expect(adapterFor(sandbox, ['acme/missing']).readWorld()).rejects.toThrow(
+      'no allowlisted repository could be read'
+    )
+  })
+
+  it('turns a spent primary rate limit into RateLimitedError-based repo errors', async () => {
+    const store = seedStore([REPO, 'acme/gadgets'])
+    sandbox = await startGitHub(store, {
+      faults: [{ kind: 'graphql-read', status: 'primary-limit' }]
+    })
+    await expect(adapterFor(sandbox, [REPO, 'acme/gadgets']).readWorld()).rejects.toThrow(
+      /rate limit is spent/
+    )
+  })
+})
+
+describe('apply', () => {
+  async function adapterWithRun() {
+    const store = seedStore([REPO])
+    const run = seedRun(store, REPO)
+    sandbox = await startGitHub(store)
+    const adapter = adapterFor(sandbox, [REPO])
+    await adapter.readWorld()
+    sandbox.resetCounts()
+    return { store, adapter, ...run }
+  }
+
+  it('writes comment, labels and close in one request, in order', async () => {
+    const { adapter, issue, comment } = await adapterWithRun()
+    const result = await adapter.apply({
+      repo: ref(REPO),
+      issue: issue.number,
+      issueId: issue.id,
+      comment: { id: comment.id, body: 'done' },
+      addLabels: [LABELS.human],
+      removeLabels: [LABELS.inProgress, 'never-existed'],
+      close: true
+    })
+    expect(result.commentId).toBe(comment.id)
+    expect(issue).toMatchObject({ labels: [LABELS.human], state: 'CLOSED' })
+    expect(comment.body).toBe('done')
+    expect(sandbox?.counts).toMatchObject({
+      'graphql-write': 1,
+      'graphql-read': 0,
+      'rest-write': 0
+    })
+  })
+
+  it('creates a new comment and returns its id; sends nothing when there is nothing to change', async () => {
+    const { adapter, issue } = await adapterWithRun()
+    const created = await adapter.apply({
+      repo: ref(REPO),
+      issue: issue.number,
+      issueId: issue.id,
+      comment: { id: null, body: 'new' }
+    })
+    expect(issue.comments.at(-1)).toMatchObject({
+      id: created.commentId,
+      body: 'new',
+      author: LOOP
+    })
+    await adapter.apply({
+      repo: ref(REPO),
+      issue: issue.number,
+      issueId: issue.id,
+      removeLabels: ['never-existed']
+    })
+    expect(sandbox?.counts['graphql-write']).toBe(1)
+  })
+
+  it('creates a missing label once, by REST', async () => {
+    const { adapter, issue, store } = await adapterWithRun()
+    await adapter.apply({
+      repo: ref(REPO),
+      issue: issue.number,
+      issueId: issue.id,
+      addLabels: ['brand-new']
+    })
+    await adapter.apply({
+      repo: ref(REPO),
+      issue: issue.number,
+      issueId: issue.id,
+      removeLabels: ['brand-new']
+    })
+    expect(store.repo(REPO).labels.map((l) => l.name)).toContain('brand-new')
+    expect(sandbox?.counts).toMatchObject({ 'rest-write': 1, 'graphql-write': 2 })
+    expect(sandbox?.violations).toEqual([])
+  })
+
+  it('refuses to overwrite a status comment that changed since it was read', async () => {
+    const { adapter, issue, comment, store } = await adapterWithRun()
+    const before = comment.body
+    store.editComment(issue, comment, 'maintainer', 'hands off')
+    await expect(
+      adapter.apply({
+        repo: ref(REPO),
+        issue: issue.number,
+        issueId: issue.id,
+        comment: { id: comment.id, body: 'x', expectBody: before }
+      })
+    ).rejects.toBeInstanceOf(ConflictError)
+    expect(comment.body).toBe('hands off')
+    expect(sandbox?.counts['graphql-write']).toBe(0)
+  })
+
+  it('reports a partial failure with what applied and what did not', async () => {
+    const { adapter, issue, comment, store } = await adapterWithRun()
+    // The label vanished after the read: its id no longer resolves.
+    const repo = store.repo(REPO)
+    repo.labels = repo.labels.filter((l) => l.name !== LABELS.human)
+    const error = await adapter
+      .apply({
+        repo: ref(REPO),
+        issue: issue.number,
+        issueId: issue.id,
+        comment: { id: comment.id, body: 'new body' },
+        addLabels: [LABELS.human]
+      })
+      .then(
+        () => null,
+        (e: unknown) => e
+      )
+    expect(error).toBeInstanceOf(PartialWriteError)
+    expect((error as PartialWriteError).applied).toEqual(['comment'])
+    expect((error as PartialWriteError).failed).toEqual(['addLabels'])
+    expect(comment.body).toBe('new body')
+  })
+
+  it('throws RateLimitedError when the primary limit is spent', async () => {
+    const store = seedStore([REPO])
+    const { issue, comment } = seedRun(store, REPO)
+    sandbox = await startGitHub(store, {
+      faults: [{ kind: 'graphql-write', status: 'primary-limit' }]
+    })
+    const adapter = adapterFor(sandbox, [REPO])
+    await adapter.readWorld()
+    await expect(
+      adapter.apply({
+        repo: ref(REPO),
+        issue: issue.number,
+        issueId: issue.id,
+        comment: { id: comment.id, body: 'x' }
+      })
+    ).rejects.toBeInstanceOf(RateLimitedError)
+  })
+
+  it('refuses a repository outside the allowlist before any request', async () => {
+    const { adapter, issue } = await adapterWithRun()
+    await expect(
+      adapter.apply({
+        repo: ref('evil/elsewhere'),
+        issue: issue.number,
+        issueId: issue.id,
+        close: true
+      })
+    ).rejects.toThrow('not in the repos allowlist')
+    expect(sandbox?.log).toEqual([])
+  })
+})
