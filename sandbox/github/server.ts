@@ -398,6 +398,22 @@ const REST: Readonly<Record<string, RestHandler>> = {
       rate: { limit: 5000, remaining: 4999, used: 1, reset: Math.floor(Date.now() / 1000) + 3600 }
     }
   }),
+  'GET /repos/{owner}/{repo}': (req) => {
+    const repo = repoOf(req)
+    return repo
+      ? {
+          status: 200,
+          body: {
+            id: repo.databaseId,
+            node_id: repo.id,
+            name: repo.name,
+            full_name: `${repo.owner}/${repo.name}`,
+            default_branch: repo.defaultBranch,
+            private: false
+          }
+        }
+      : notFound
+  },
   'GET /repos/{owner}/{repo}/labels/{name}': (req) => {
     const repo = repoOf(req)
     const label = repo?.labels.find(

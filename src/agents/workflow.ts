@@ -87,6 +87,11 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
   const where = (repo: RepoRef) => `workflow ${file} in ${repo.fullName}`
   const explain = (repo: RepoRef, error: unknown): Error => {
     const status = (error as { status?: number }).status
+    const message = String((error as { message?: unknown } | null)?.message ?? error)
+    if (status === 401)
+      return new Error(`github-token was rejected by GitHub (HTTP 401) while using ${where(repo)}`)
+    const network = networkCause(error)
+    if (network) return new Error(`GitHub is unreachable (${network}) while using ${where(repo)}`)
     if (status === 404)
       return new Error(`${where(repo)} not found (agent-workflow input), or the token can't see it`)
     if (status === 403)
@@ -95,7 +100,7 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
       return new Error(
         `GitHub refused to dispatch ${where(repo)}: ${(error as Error).message} (does it declare the inputs issue, prompt and run_key?)`
       )
-    return new Error(`${where(repo)}: ${error instanceof Error ? error.message : String(error)}`)
+    return new Error(`${where(repo)}: ${message}`)
   }
 
   async function listRuns(repo: RepoRef): Promise<RunJson[]> {
@@ -232,4 +237,16 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
       }
     }
   }
+}
+
+/** A network failure's code (ECONNREFUSED, …) anywhere in an error's cause chain. */
+function networkCause(error: unknown): string | null {
+  let current: unknown = error
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const e = current as { code?: unknown; message?: unknown; cause?: unknown }
+    if (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) return e.code
+    if (typeof e.message === 'string' && /fetch failed/.test(e.message)) return 'fetch failed'
+    current = e.cause
+  }
+  return null
 }

@@ -1,0 +1,177 @@
+import { describe, expect, it } from '@jest/globals'
+import {
+  DISPATCH_INPUTS_LIMIT,
+  createWorkflowAgent,
+  fitPrompt,
+  workflowRunStatus
+} from '../../src/agents/workflow.js'
+import { createOctokit } from '../../src/github/client.js'
+import { GitHubStore } from '../../sandbox/github/store.js'
+import { startGitHubSandbox } from '../../sandbox/github/server.js'
+import { deadUrl } from '../../__fixtures__/receiver.js'
+import { conformance } from './conformance.js'
+
+const TOKEN = 'ghs_workflow_secret'
+const repo = { owner: 'acme', name: 'widgets', fullName: 'acme/widgets', key: 'acme/widgets' }
+
+async function world() {
+  const store = new GitHubStore()
+  store.addToken(TOKEN, 'afk-loop', { bot: true })
+  store.addRepo('acme/widgets', { workflows: ['afk-agent.yml'] })
+  const sandbox = await startGitHubSandbox({ store })
+  return { store, sandbox }
+}
+
+conformance('GitHub agent workflow', async () => {
+  const { store, sandbox } = await world()
+  let lose = false
+  const fetchWithLoss: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init)
+    if (lose && init?.method === 'POST') {
+      lose = false
+      throw new TypeError('the connection was lost')
+    }
+    return response
+  }
+  const clients = (token = TOKEN, baseUrl = sandbox.url) =>
+    createOctokit(token, { baseUrl, fetch: fetchWithLoss, writeSpacingMs: 0, retries: 0 })
+  const agent = (token?: string, baseUrl?: string) =>
+    createWorkflowAgent({
+      clients: clients(token, baseUrl),
+      workflowFile: 'afk-agent.yml',
+      ref: null,
+      findDelayMs: 10
+    })
+  const runOf = (id: string) =>
+    store.repo('acme/widgets').workflowRuns.find((r) => String(r.id) === id)
+  return {
+    agent: agent(),
+    repo,
+    async finish(threadId, how) {
+      const run = runOf(threadId)
+      if (run)
+        Object.assign(run, {
+          status: 'completed',
+          conclusion: how === 'idle' ? 'success' : 'failure'
+        })
+    },
+    async scramble(threadId) {
+      const run = runOf(threadId)
+      if (run) Object.assign(run, { status: 'completed', conclusion: 'something_new' })
+    },
+    created: () => store.repo('acme/widgets').workflowRuns.length,
+    loseNextAnswer: () => (lose = true),
+    withBadToken: () => agent('wrong-token'),
+    unreachable: async () => agent(TOKEN, (await deadUrl()).replace('/hook', '')),
+    errors: {
+      badToken: /github-token was rejected by GitHub/,
+      unreachable: /GitHub is unreachable/
+    },
+    secrets: [TOKEN, 'wrong-token'],
+    close: () => sandbox.close()
+  }
+})
+
+describe('workflowRunStatus', () => {
+  const STATUSES = [
+    'queued',
+    'in_progress',
+    'waiting',
+    'requested',
+    'pending',
+    'completed',
+    'weird',
+    null
+  ]
+  const CONCLUSIONS = [
+    'success',
+    'neutral',
+    'skipped',
+    'failure',
+    'cancelled',
+    'timed_out',
+    'action_required',
+    'startup_failure',
+    'stale',
+    'weird',
+    null
+  ]
+  const expected = (status: string | null, conclusion: string | null) => {
+    if (status && ['queued', 'in_progress', 'waiting', 'requested', 'pending'].includes(status))
+      return 'running'
+    if (status !== 'completed') return null
+    if (conclusion && ['success', 'neutral', 'skipped'].includes(conclusion)) return 'idle'
+    if (
+      conclusion &&
+      ['failure', 'cancelled', 'timed_out', 'action_required', 'startup_failure', 'stale'].includes(
+        conclusion
+      )
+    )
+      return 'error'
+    return null
+  }
+  for (const status of STATUSES) {
+    for (const conclusion of CONCLUSIONS) {
+      it(`${status} × ${conclusion} → ${expected(status, conclusion)}`, () => {
+        expect(workflowRunStatus(status, conclusion)).toBe(expected(status, conclusion))
+      })
+    }
+  }
+})
+
+describe('workflow dispatch details', () => {
+  it('passes issue, prompt and run_key; names the link; reads all runs of a repository in one list call', async () => {
+    const { store, sandbox } = await world()
+    try {
+      const clients = createOctokit(TOKEN, { baseUrl: sandbox.url, writeSpacingMs: 0 })
+      const agent = createWorkflowAgent({ clients, workflowFile: 'afk-agent.yml', ref: 'main' })
+      const a = await agent.dispatch({
+        repo,
+        issue: 7,
+        title: 't',
+        attempt: 0,
+        prompt: 'do it',
+        key: 'key-a'
+      })
+      const b = await agent.dispatch({
+        repo,
+        issue: 8,
+        title: 't',
+        attempt: 0,
+        prompt: 'do it',
+        key: 'key-b'
+      })
+      const run = store.repo('acme/widgets').workflowRuns[0]
+      expect(run?.inputs).toEqual({ issue: '7', prompt: 'do it', run_key: 'key-a' })
+      expect(a.url).toMatch(/\/actions\/runs\/\d+$/)
+      sandbox.resetCounts()
+      const snapshot = await agent.snapshot([a, b].map((t) => ({ repo, threadId: t.threadId })))
+      expect([snapshot.status(a.threadId), snapshot.status(b.threadId)]).toEqual([
+        'running',
+        'running'
+      ])
+      expect(sandbox.counts['rest-read']).toBe(1)
+      await expect(
+        createWorkflowAgent({ clients, workflowFile: 'missing.yml', ref: 'main' }).dispatch({
+          repo,
+          issue: 1,
+          title: 't',
+          attempt: 0,
+          prompt: 'p',
+          key: 'k'
+        })
+      ).rejects.toThrow('workflow missing.yml in acme/widgets not found (agent-workflow input)')
+      expect(sandbox.violations).toEqual([])
+    } finally {
+      await sandbox.close()
+    }
+  })
+
+  it('cuts a prompt too long for workflow_dispatch, and says so', () => {
+    const long = 'x'.repeat(100_000)
+    const cut = fitPrompt(long, 'acme/widgets', 7)
+    expect(cut.length).toBeLessThan(DISPATCH_INPUTS_LIMIT - 500)
+    expect(cut).toMatch(/cut to fit .* Read issue #7 in acme\/widgets yourself/)
+    expect(fitPrompt('short', 'acme/widgets', 7)).toBe('short')
+  })
+})
