@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { createT3Agent, t3ThreadStatus, type T3Options } from '../../src/agents/t3.js'
-import { projectFor, startT3Sandbox } from '../../sandbox/t3/server.js'
+import { projectFor, startT3Sandbox, type SandboxThread } from '../../sandbox/t3/server.js'
 import { deadUrl } from '../../__fixtures__/receiver.js'
 import { conformance } from './conformance.js'
 
@@ -137,7 +137,7 @@ describe('T3 dispatch details', () => {
       expect(sandbox.threads.get(first.threadId)?.runtimeMode).toBe('auto-accept-edits')
       // A crash between thread.create and thread.turn.start: only the turn is sent again.
       sandbox.threads.set('k-half', {
-        ...(sandbox.threads.get(first.threadId) as never),
+        ...(sandbox.threads.get(first.threadId) as SandboxThread),
         id: 'k-half',
         latestTurn: null,
         session: null,
