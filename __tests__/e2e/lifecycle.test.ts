@@ -1,12 +1,13 @@
 /**
  * The committed bundle, tick after tick, against the loopback GitHub and T3:
- * the pilot's story and its variants, asserted on the sandbox's final state.
+ * the pilot's story and every way a run can end, asserted on the sandbox's
+ * final state. Deadlines are seconds here so they pass in real time.
  */
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
 import { startWorld, type PlanStep, type World } from '../../sandbox/scenario.js'
-import { hasEnded, tickUntil } from '../../__fixtures__/e2e.js'
+import { hasEnded, outcome, tickUntil } from '../../__fixtures__/e2e.js'
 
-jest.setTimeout(180_000)
+jest.setTimeout(240_000)
 const REPO = 'acme/widgets'
 let world: World | null = null
 afterEach(async () => {
@@ -14,23 +15,154 @@ afterEach(async () => {
   world = null
 })
 
-describe('the bundle end to end', () => {
-  it('lands the pilot story: red, fix forward, green — two dispatches, one doorbell', async () => {
-    world = await startWorld({ repos: [REPO] })
-    const w = world
-    const n = w.addIssue(REPO, 'Parser drops trailing commas', [
+const FAST_DEADLINES = {
+  'max-fix-forward': '1',
+  'ci-start-timeout': '4s',
+  'idle-grace': '3s',
+  // Claiming eight issues takes ~16 s (writes are a second apart): stalls are tested below.
+  'prepush-timeout': '5m',
+  'max-runtime': '10m'
+}
+
+interface Case {
+  name: string
+  plan: PlanStep[][]
+  action: string
+  reason: string
+  doorbell: string
+}
+
+const CASES: Case[] = [
+  {
+    name: 'lands at once',
+    plan: [['run', 'push:green', 'idle']],
+    action: 'CLOSE_SUCCESS',
+    reason: 'ci-green',
+    doorbell: 'done'
+  },
+  {
+    name: 'red, fix forward, green',
+    plan: [
       ['run', 'push:red', 'idle'],
       ['run', 'push:green', 'idle']
-    ] satisfies PlanStep[][])
-    const { decisions } = await tickUntil(w, () => hasEnded(w, REPO, n))
-    expect(decisions[0]).toBe(`#${n} CLAIM claimed`)
-    expect(decisions).toContain(`#${n} FIX_FORWARD ci-red`)
-    expect(decisions.at(-1)).toBe(`#${n} CLOSE_SUCCESS ci-green`)
-    const issue = w.store.issue(REPO, n)
-    expect(issue.labels).toEqual([])
-    expect(issue.state).toBe('OPEN') // pull-request delivery: the merge closes it
-    expect(w.t3.counts['thread.create']).toBe(2)
-    expect(w.doorbells.map((d) => d.body.kind)).toEqual(['done'])
+    ],
+    action: 'CLOSE_SUCCESS',
+    reason: 'ci-green',
+    doorbell: 'done'
+  },
+  {
+    name: 'budget spent',
+    plan: [
+      ['run', 'push:red', 'idle'],
+      ['run', 'push:red', 'idle']
+    ],
+    action: 'FREEZE_ESCALATE',
+    reason: 'fix-forward-budget-spent',
+    doorbell: 'frozen'
+  },
+  {
+    name: 'CI never starts',
+    plan: [['run', 'push:missing', 'idle']],
+    action: 'FREEZE_ESCALATE',
+    reason: 'ci-never-started',
+    doorbell: 'frozen'
+  },
+  {
+    name: 'CI blocked',
+    plan: [['run', 'push:blocked', 'idle']],
+    action: 'FREEZE_ESCALATE',
+    reason: 'ci-needs-approval',
+    doorbell: 'frozen'
+  },
+  {
+    name: 'agent error',
+    plan: [['run', 'error']],
+    action: 'ESCALATE_PREPUSH',
+    reason: 'agent-error',
+    doorbell: 'needs-human'
+  },
+  {
+    name: 'idle without push',
+    plan: [['run', 'idle']],
+    action: 'ESCALATE_PREPUSH',
+    reason: 'agent-idle-without-push',
+    doorbell: 'needs-human'
+  }
+]
+
+describe('the bundle end to end', () => {
+  it('drives every kind of run to its end in one repository: landed, frozen or needs-human', async () => {
+    world = await startWorld({ repos: [REPO] })
+    const w = world
+    const issues = CASES.map((c) => w.addIssue(REPO, c.name, c.plan))
+    const { decisions } = await tickUntil(w, () => issues.every((n) => hasEnded(w, REPO, n)), {
+      inputs: FAST_DEADLINES,
+      pauseMs: 500,
+      maxTicks: 40
+    })
+    for (const [i, c] of CASES.entries()) {
+      const n = issues[i] ?? 0
+      const handBack = c.action !== 'CLOSE_SUCCESS'
+      expect({ case: c.name, ...outcome(w, REPO, n) }).toEqual({
+        case: c.name,
+        action: c.action,
+        reason: c.reason,
+        labels: handBack ? ['ready-for-human'] : [],
+        state: 'OPEN',
+        doorbells: [c.doorbell]
+      })
+    }
+    // The pilot story: two dispatches for the fix-forward case, one for the rest.
+    expect(w.t3.counts['thread.create']).toBe(
+      CASES.reduce((sum, c) => sum + Math.min(c.plan.length, 2), 0)
+    )
+    expect(decisions.filter((d) => d.includes('FIX_FORWARD'))).toHaveLength(2)
     expect(w.github.violations).toEqual([])
+  })
+
+  it('lands with trunk delivery and closes the issue', async () => {
+    world = await startWorld({ repos: [REPO], delivery: 'trunk' })
+    const w = world
+    const n = w.addIssue(REPO, 'Trunk change', [['run', 'push:green', 'idle']])
+    await tickUntil(w, () => hasEnded(w, REPO, n))
+    expect(outcome(w, REPO, n)).toEqual({
+      action: 'CLOSE_SUCCESS',
+      reason: 'ci-green',
+      labels: [],
+      state: 'CLOSED',
+      doorbells: ['done']
+    })
+  })
+
+  it('hands back a run whose agent stalls before pushing', async () => {
+    world = await startWorld({ repos: [REPO] })
+    const w = world
+    const n = w.addIssue(REPO, 'Stuck agent', [['run', 'stall']])
+    await tickUntil(w, () => hasEnded(w, REPO, n), {
+      inputs: { 'prepush-timeout': '4s' },
+      pauseMs: 1000
+    })
+    expect(outcome(w, REPO, n)).toEqual({
+      action: 'ESCALATE_PREPUSH',
+      reason: 'agent-stalled',
+      labels: ['ready-for-human'],
+      state: 'OPEN',
+      doorbells: ['needs-human']
+    })
+  })
+
+  it('freezes a run that outlives max-runtime', async () => {
+    world = await startWorld({ repos: [REPO] })
+    const w = world
+    const n = w.addIssue(REPO, 'Slow CI', [['run', 'push:pending', 'idle']])
+    await tickUntil(w, () => hasEnded(w, REPO, n), {
+      inputs: { 'max-runtime': '6s', 'prepush-timeout': '5s' },
+      pauseMs: 1000
+    })
+    expect(outcome(w, REPO, n)).toMatchObject({
+      action: 'FREEZE_ESCALATE',
+      reason: 'runtime-exceeded',
+      doorbells: ['frozen']
+    })
   })
 })
