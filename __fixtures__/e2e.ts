@@ -51,10 +51,9 @@ export interface TickOptions {
   /** Tolerate ticks that fail or are killed (chaos and crash tests). */
   tolerateFailures?: boolean
   onTick?: (run: ActionRun, i: number) => void | Promise<void>
+  /** Each tick's process as it starts (a crash test's kill hook holds on to it). */
+  onChild?: (child: ChildProcess) => void
 }
-
-/** The tick process currently running, for the sandbox's kill hook. */
-export const current: { child: ChildProcess | null } = { child: null }
 
 export async function tickUntil(
   world: World,
@@ -64,13 +63,7 @@ export async function tickUntil(
   const runs: ActionRun[] = []
   const decisions: string[] = []
   for (let i = 0; i < (options.maxTicks ?? 25); i++) {
-    const run = await runAction(
-      world.inputs(options.inputs),
-      world.env(),
-      120_000,
-      (child) => (current.child = child)
-    )
-    current.child = null
+    const run = await runAction(world.inputs(options.inputs), world.env(), 120_000, options.onChild)
     runs.push(run)
     if (run.code !== 0 && !options.tolerateFailures) {
       throw new Error(

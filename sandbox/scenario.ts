@@ -19,7 +19,8 @@ import {
   startT3Sandbox,
   type AgentStep,
   type SandboxThread,
-  type T3Sandbox
+  type T3Sandbox,
+  type T3SandboxOptions
 } from './t3/server.js'
 
 export type CI = 'green' | 'red' | 'pending' | 'missing' | 'blocked'
@@ -62,6 +63,9 @@ export interface WorldOptions {
   repos: string[]
   delivery?: 'pull-request' | 'trunk'
   github?: Omit<SandboxOptions, 'store'>
+  t3?: Pick<T3SandboxOptions, 'killAfterCommands' | 'fault'>
+  /** After the k-th doorbell has been received, call `kill` and never answer. */
+  killAfterDoorbells?: { k: number; kill: () => void }
 }
 
 /** The issue a T3 thread works on, from its title (`owner/repo#N: …`). */
@@ -120,7 +124,8 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   const t3 = await startT3Sandbox({
     token: T3_TOKEN,
     projects: options.repos.map((r) => projectFor(r)),
-    script
+    script,
+    ...options.t3
   })
 
   const doorbells: Doorbell[] = []
@@ -132,6 +137,12 @@ export async function startWorld(options: WorldOptions): Promise<World> {
         headers: req.headers,
         body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Doorbell['body']
       })
+      const kill = options.killAfterDoorbells
+      if (kill && doorbells.length === kill.k) {
+        kill.kill()
+        res.socket?.destroy()
+        return
+      }
       res.writeHead(200).end()
     })
   })

@@ -55,6 +55,8 @@ export interface T3SandboxOptions {
   script?: (thread: SandboxThread, text: string) => AgentStep[]
   /** Answer every request with this status (e.g. 500), or per path. */
   fault?: { status: number; path?: string } | null
+  /** After the k-th applied command, call `kill` and never answer (a crash mid-dispatch). */
+  killAfterCommands?: { k: number; kill: () => void }
 }
 
 export interface T3Sandbox {
@@ -102,6 +104,7 @@ export async function startT3Sandbox(options: T3SandboxOptions): Promise<T3Sandb
   const projects = options.projects ?? []
   const counts: Record<string, number> = {}
   let sequence = 0
+  let applied = 0
   const now = () => new Date().toISOString()
   const count = (kind: string) => (counts[kind] = (counts[kind] ?? 0) + 1)
 
@@ -293,6 +296,12 @@ export async function startT3Sandbox(options: T3SandboxOptions): Promise<T3Sandb
         return send(res, 400, { error: 'Invalid JSON body' })
       }
       const result = command(body)
+      const kill = options.killAfterCommands
+      if (result.status === 200 && kill && ++applied === kill.k) {
+        kill.kill()
+        res.socket?.destroy()
+        return
+      }
       return send(res, result.status, result.body)
     }
     return send(res, 404, { error: 'Not found' })
