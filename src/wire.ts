@@ -14,17 +14,20 @@ import * as core from '@actions/core'
 import { createAgent } from './agents/index.js'
 import type { Config } from './config.js'
 import { GIVE_UP_AFTER_SECONDS } from './core/outbox.js'
-import { createOctokit } from './github/client.js'
+import { createOctokit, type ClientOptions } from './github/client.js'
 import { createGitHubAdapter } from './github/adapter.js'
 import type { Adapters } from './main.js'
 import { createNotifier } from './notify/index.js'
 
 const HOUR = 3600
 
-/** Build the adapters one tick runs over. */
-export function createAdapters(config: Config): Adapters {
+/**
+ * Build the adapters one tick runs over. `clientOptions` is the seam the
+ * benchmark uses to point the clients at the sandbox; the action passes none.
+ */
+export function createAdapters(config: Config, clientOptions: ClientOptions = {}): Adapters {
   const log = { info: (m: string) => core.info(m), warning: (m: string) => core.warning(m) }
-  const clients = createOctokit(config.githubToken, { log })
+  const clients = createOctokit(config.githubToken, { log, ...clientOptions })
   const now = (): Date => new Date()
   const github = createGitHubAdapter({
     clients,

@@ -32,7 +32,12 @@ export interface GitHubClients {
 export interface ClientOptions {
   /** Test seam: requests go through this fetch. */
   fetch?: typeof fetch
-  /** Default: GITHUB_API_URL as the toolkit reads it when it loads (the runner sets it). */
+  /**
+   * Default: GITHUB_API_URL as it is when the clients are made (the runner sets
+   * it; GHES points it at its own API). Read here rather than left to the
+   * toolkit, which reads it once when it loads — too early for tools such as
+   * local-action that set the environment after loading.
+   */
   baseUrl?: string
   log?: { info(message: string): void; warning(message: string): void }
   /** The longest rate-limit wait worth sitting out within a tick (default 60 s). */
@@ -62,6 +67,7 @@ export function createOctokit(token: string, options: ClientOptions = {}): GitHu
       )
       return worth
     }
+  const baseUrl = options.baseUrl ?? process.env.GITHUB_API_URL
   const make = (write: Bottleneck.Group | undefined): GitHubClient =>
     getOctokit(
       token,
@@ -73,7 +79,7 @@ export function createOctokit(token: string, options: ClientOptions = {}): GitHu
           ...(write ? { write } : {})
         },
         retry: { retries: options.retries ?? 3 },
-        ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+        ...(baseUrl ? { baseUrl } : {}),
         ...(options.fetch ? { request: { fetch: options.fetch } } : {})
       },
       throttling,
