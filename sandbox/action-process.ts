@@ -38,7 +38,8 @@ export async function runAction(
   inputs: Record<string, string>,
   env: Record<string, string> = {},
   timeoutMs = 60_000,
-  onChild?: (child: ChildProcess) => void
+  onChild?: (child: ChildProcess) => void,
+  nodeArgs: string[] = []
 ): Promise<ActionRun> {
   const dir = mkdtempSync(join(tmpdir(), 'afk-action-'))
   const outputFile = join(dir, 'output')
@@ -54,7 +55,7 @@ export async function runAction(
   )
   try {
     return await new Promise<ActionRun>((resolve, reject) => {
-      const child = spawn(process.execPath, [BUNDLE], {
+      const child = spawn(process.execPath, [...nodeArgs, BUNDLE], {
         env: {
           ...base,
           GITHUB_OUTPUT: outputFile,

@@ -52,6 +52,8 @@ export interface World {
     plan: PlanStep[][],
     options?: { author?: string; association?: string; labels?: string[] }
   ): number
+  /** What a scripted agent does on `push:<ci>`: a commit (and its pull request) with this CI. */
+  push(repo: string, issue: number, ci: CI): void
   /** The environment a runner gives the action, pointing at this world. */
   env(): Record<string, string>
   /** Inputs for the action in this world, with overrides. */
@@ -63,7 +65,9 @@ export interface WorldOptions {
   repos: string[]
   delivery?: 'pull-request' | 'trunk'
   github?: Omit<SandboxOptions, 'store'>
-  t3?: Pick<T3SandboxOptions, 'killAfterCommands' | 'fault'>
+  t3?: Pick<T3SandboxOptions, 'killAfterCommands' | 'fault' | 'latencyMs' | 'port'>
+  /** The doorbell receiver's port (default: any free port). */
+  doorbellPort?: number
   /** After the k-th doorbell has been received, call `kill` and never answer. */
   killAfterDoorbells?: { k: number; kill: () => void }
 }
@@ -146,7 +150,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       res.writeHead(200).end()
     })
   })
-  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => hook.listen(options.doorbellPort ?? 0, '127.0.0.1', resolve))
   const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/doorbell`
 
   return {
@@ -157,6 +161,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     hookUrl,
     plans,
     delivery,
+    push,
     addIssue(repo, title, plan, opts = {}) {
       const issue = store.addIssue(repo, {
         title,

@@ -40,6 +40,8 @@ export interface SandboxOptions {
   store: GitHubStore
   /** Milliseconds added to every response. */
   latencyMs?: number
+  /** Listen on this port (default: any free port). */
+  port?: number
   faults?: Fault[]
   /** Fail this fraction of requests at random with 5xx/429/secondary-limit responses. */
   randomFaults?: { rate: number; seed: number }
@@ -333,7 +335,7 @@ export async function startGitHubSandbox(options: SandboxOptions): Promise<GitHu
       if (!res.headersSent) send(res, 500, { message: String(error) })
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
   const port = (server.address() as AddressInfo).port
   sandbox.url = `http://127.0.0.1:${port}`
   sandbox.graphqlUrl = `http://127.0.0.1:${port}/graphql`

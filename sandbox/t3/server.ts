@@ -55,6 +55,10 @@ export interface T3SandboxOptions {
   script?: (thread: SandboxThread, text: string) => AgentStep[]
   /** Answer every request with this status (e.g. 500), or per path. */
   fault?: { status: number; path?: string } | null
+  /** Listen on this port (default: any free port). */
+  port?: number
+  /** Delay every answer by this many ms (the benchmark's network). */
+  latencyMs?: number
   /** After the k-th applied command, call `kill` and never answer (a crash mid-dispatch). */
   killAfterCommands?: { k: number; kill: () => void }
 }
@@ -68,6 +72,8 @@ export interface T3Sandbox {
   options: T3SandboxOptions
   /** Every running thread takes one step. */
   advance(): Promise<void>
+  /** Seed a thread with a running turn, as if dispatched (benchmarks seed thousands). */
+  addThread(thread: { id: string; projectId: string; title: string; steps: AgentStep[] }): void
   close(): Promise<void>
 }
 
@@ -129,6 +135,21 @@ export async function startT3Sandbox(options: T3SandboxOptions): Promise<T3Sandb
         }
         finishTurn(thread, step === 'error' ? 'error' : 'completed')
       }
+    },
+    addThread({ id, projectId, title, steps }) {
+      const turnId = `turn-${++sequence}`
+      threads.set(id, {
+        id,
+        projectId,
+        title,
+        runtimeMode: 'full-access',
+        latestTurn: { turnId, state: 'running', requestedAt: now() },
+        session: { threadId: id, status: 'running', activeTurnId: turnId, lastError: null },
+        messages: [],
+        deletedAt: null,
+        steps: [...steps],
+        stalled: false
+      })
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve()))
   }
@@ -279,6 +300,7 @@ export async function startT3Sandbox(options: T3SandboxOptions): Promise<T3Sandb
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const path = new URL(req.url ?? '/', 'http://t3').pathname
+    if (options.latencyMs) await new Promise((r) => setTimeout(r, options.latencyMs))
     if (req.headers.authorization !== `Bearer ${options.token}`)
       return send(res, 401, { error: 'Unauthorized' })
     const fault = options.fault
@@ -310,7 +332,7 @@ export async function startT3Sandbox(options: T3SandboxOptions): Promise<T3Sandb
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => send(res, 500, { error: String(error) }))
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
   sandbox.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return sandbox
 }
