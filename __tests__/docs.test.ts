@@ -46,3 +46,94 @@ describe('README reasons', () => {
     }
   })
 })
+
+describe('README commands and snippets', () => {
+  const scripts = Object.keys(
+    (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> })
+      .scripts
+  )
+  const docs = ['README.md', 'CONTRIBUTING.md', 'BENCHMARKS.md'].map((f) => readFileSync(f, 'utf8'))
+
+  it('name only npm scripts that exist', () => {
+    const named = docs.flatMap((d) => [...d.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1]))
+    expect(named.length).toBeGreaterThan(5)
+    for (const name of named) expect(scripts).toContain(name)
+  })
+
+  it('give a signature check that accepts what the notifier signs and rejects a tampered body', async () => {
+    const { signature } = await import('../src/notify/index.js')
+    const { createHmac, timingSafeEqual } = await import('node:crypto')
+    const snippet = /```js\n([\s\S]*?)```/.exec(readme)?.[1] ?? ''
+    const body = snippet.replace(/^import .*\n/m, '') + '\nreturn ok'
+    const verify = new Function(
+      'createHmac',
+      'timingSafeEqual',
+      'secret',
+      'rawBody',
+      'request',
+      body
+    ) as (...args: unknown[]) => boolean
+    const raw = JSON.stringify({ schema: 'afk-loop.doorbell/v1', kind: 'done' })
+    const request = { headers: { 'x-afk-signature': signature('s3cret', raw) } }
+    expect(verify(createHmac, timingSafeEqual, 's3cret', raw, request)).toBe(true)
+    expect(verify(createHmac, timingSafeEqual, 's3cret', raw + ' ', request)).toBe(false)
+    expect(verify(createHmac, timingSafeEqual, 'wrong', raw, request)).toBe(false)
+  })
+
+  it('document every field of the webhook body', async () => {
+    const { webhookBodySchema } = await import('../src/notify/payloads.js')
+    for (const field of Object.keys(webhookBodySchema.shape)) {
+      expect(readme).toMatch(new RegExp('\\| `' + field + '`|, `' + field + '` \\|'))
+    }
+  })
+
+  it('use only real inputs and outputs in the workflow snippet', async () => {
+    const { parse } = await import('yaml')
+    const action = parse(actionYml) as {
+      inputs: Record<string, unknown>
+      outputs: Record<string, unknown>
+    }
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '')
+    const snippet = blocks.find((b) => b.includes('steps.afk.outputs'))
+    expect(snippet).toBeDefined()
+    const steps = parse(snippet ?? '') as { with?: Record<string, unknown> }[]
+    const used = steps.flatMap((s) => Object.keys(s.with ?? {}))
+    expect(used.length).toBeGreaterThan(0)
+    for (const input of used) expect(Object.keys(action.inputs)).toContain(input)
+    for (const [, output] of (snippet ?? '').matchAll(/steps\.afk\.outputs\.([\w-]+)/g))
+      expect(Object.keys(action.outputs)).toContain(output)
+  })
+})
+
+describe('README status comment', () => {
+  it('is what the checklist renders for a landed run', async () => {
+    const { render } = await import('../src/core/checklist.js')
+    const shown = /```markdown\n([\s\S]*?)```/.exec(readme)?.[1] ?? ''
+    const at = (hm: string) => `2026-11-24T${hm}:00.000Z`
+    const rendered = render({
+      repo: 'acme/widgets',
+      issue: 42,
+      phase: 'done',
+      reason: 'ci-green',
+      attempts: 1,
+      maxAttempts: 3,
+      claimedAt: at('01:00'),
+      deadlineAt: at('07:00'),
+      elapsedSeconds: 92 * 60,
+      agent: { id: 'afk-1f2e3d-42-mi2x0a-a1', url: null },
+      commit: {
+        sha: '9fceb02d0ae598e95dc970b74767f19372d61af8',
+        url: 'https://github.com/acme/widgets/commit/9fceb02d0ae598e95dc970b74767f19372d61af8'
+      },
+      ciStatus: 'green',
+      deliveryUrl: 'https://github.com/acme/widgets/pull/43',
+      mention: '@acme/maintainers',
+      history: [
+        { at: at('01:00'), action: 'CLAIM', reason: 'claimed' },
+        { at: at('01:41'), action: 'FIX_FORWARD', reason: 'ci-red' },
+        { at: at('02:32'), action: 'CLOSE_SUCCESS', reason: 'ci-green' }
+      ]
+    })
+    expect(shown.trimEnd()).toBe(rendered.trimEnd())
+  })
+})
