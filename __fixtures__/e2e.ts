@@ -79,7 +79,7 @@ export async function tickUntil(
     }
     await options.onTick?.(run, i)
     if (done()) return { runs, decisions }
-    await world.t3.advance()
+    await world.advance()
     if (options.pauseMs) await new Promise((r) => setTimeout(r, options.pauseMs))
   }
   throw new Error(`not done after ${options.maxTicks ?? 25} ticks:\n${decisions.join('\n')}`)

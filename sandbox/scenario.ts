@@ -12,7 +12,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { GitHubStore } from './github/store.js'
+import { GitHubStore, type SandboxRepo, type SandboxWorkflowRun } from './github/store.js'
 import { startGitHubSandbox, type GitHubSandbox, type SandboxOptions } from './github/server.js'
 import {
   projectFor,
@@ -45,6 +45,9 @@ export interface World {
   /** Plans by `owner/repo#N`: one list of steps per attempt. */
   plans: Map<string, PlanStep[][]>
   delivery: 'pull-request' | 'trunk'
+  agent: 't3' | 'workflow'
+  /** Every agent at work takes one step: T3 threads and agent workflow runs alike. */
+  advance(): Promise<void>
   /** Add an issue with its agent's plan. */
   addIssue(
     repo: string,
@@ -64,6 +67,8 @@ export interface World {
 export interface WorldOptions {
   repos: string[]
   delivery?: 'pull-request' | 'trunk'
+  /** Which backend the scripted agents stand behind (default: a T3 Code server). */
+  agent?: 't3' | 'workflow'
   github?: Omit<SandboxOptions, 'store'>
   t3?: Pick<T3SandboxOptions, 'killAfterCommands' | 'fault' | 'latencyMs' | 'port'>
   /** The doorbell receiver's port (default: any free port). */
@@ -107,24 +112,56 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       })
   }
 
-  const script = (thread: SandboxThread): AgentStep[] => {
-    const which = issueOf(thread)
-    if (!which) return ['run', 'idle']
-    const key = `${which.repo}#${which.issue}`.toLowerCase()
+  /** The next attempt's steps for an issue, from its plan. */
+  type Step = Exclude<AgentStep, { do: unknown }> | { do: () => void }
+  const nextSteps = (repo: string, issue: number): Step[] => {
+    const key = `${repo}#${issue}`.toLowerCase()
     const attempt = attempts.get(key) ?? 0
     attempts.set(key, attempt + 1)
     const plan = plans.get(key) ?? [['run', 'push:green', 'idle']]
     const steps = plan[attempt] ?? plan[plan.length - 1] ?? []
-    return steps.map((step): AgentStep => {
+    return steps.map((step): Step => {
       if (step.startsWith('push:')) {
         const ci = step.slice(5) as CI
-        return { do: () => push(which.repo, which.issue, ci) }
+        return { do: () => push(repo, issue, ci) }
       }
-      return step as AgentStep
+      return step as Step
     })
   }
 
-  const github = await startGitHubSandbox({ store, ...options.github })
+  const script = (thread: SandboxThread): AgentStep[] => {
+    const which = issueOf(thread)
+    return which ? nextSteps(which.repo, which.issue) : ['run', 'idle']
+  }
+
+  // The agent workflow: a dispatched run is queued, then works through its steps.
+  const workflowSteps = new Map<SandboxWorkflowRun, Step[]>()
+  const onWorkflowDispatch = (repo: SandboxRepo, run: SandboxWorkflowRun) => {
+    workflowSteps.set(run, nextSteps(`${repo.owner}/${repo.name}`, Number(run.inputs.issue)))
+  }
+  const advanceWorkflows = async () => {
+    for (const [run, steps] of workflowSteps) {
+      if (run.status === 'completed') continue
+      run.updatedAt = store.now()
+      if (run.status === 'queued') {
+        run.status = 'in_progress'
+        continue
+      }
+      const step = steps.shift() ?? 'idle'
+      if (step === 'run' || step === 'stall') {
+        if (step === 'stall') steps.unshift('stall')
+        continue
+      }
+      if (typeof step === 'object') {
+        step.do()
+        continue
+      }
+      run.status = 'completed'
+      run.conclusion = step === 'error' ? 'failure' : 'success'
+    }
+  }
+
+  const github = await startGitHubSandbox({ store, onWorkflowDispatch, ...options.github })
   const t3 = await startT3Sandbox({
     token: T3_TOKEN,
     projects: options.repos.map((r) => projectFor(r)),
@@ -161,6 +198,11 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     hookUrl,
     plans,
     delivery,
+    agent: options.agent ?? 't3',
+    async advance() {
+      await t3.advance()
+      await advanceWorkflows()
+    },
     push,
     addIssue(repo, title, plan, opts = {}) {
       const issue = store.addIssue(repo, {
@@ -183,9 +225,8 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       mode: 'on',
       repos: options.repos.join(','),
       'github-token': LOOP_TOKEN,
-      agent: 't3',
-      't3-url': t3.url,
-      't3-token': T3_TOKEN,
+      agent: options.agent ?? 't3',
+      ...(options.agent === 'workflow' ? {} : { 't3-url': t3.url, 't3-token': T3_TOKEN }),
       delivery,
       'notify-webhook-url': hookUrl,
       'notify-webhook-secret': 'sandbox-secret',

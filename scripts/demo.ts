@@ -61,7 +61,7 @@ try {
         `         #${r.issue}  ${pad(r.action, 16)} ${pad(r.reason, 26)} attempts ${r.attempts}`
       )
     }
-    await world.t3.advance()
+    await world.advance()
     // Let the clock move so deadlines (ci-start-timeout: 4s) can pass.
     await new Promise((resolve) => setTimeout(resolve, 400))
   }

@@ -50,7 +50,7 @@ const report = () => {
 }
 report()
 const timer = setInterval(() => {
-  void world.t3.advance().then(report)
+  void world.advance().then(report)
 }, STEP_MS)
 
 const stop = () => {

@@ -134,6 +134,30 @@ describe('the bundle end to end', () => {
     })
   })
 
+  it('drives runs the same way when the agent is a workflow run in the repository', async () => {
+    world = await startWorld({ repos: [REPO], agent: 'workflow' })
+    const w = world
+    const cases = [CASES[0], CASES[1], CASES[5]].filter((c): c is Case => c !== undefined)
+    const issues = cases.map((c) => w.addIssue(REPO, c.name, c.plan))
+    await tickUntil(w, () => issues.every((n) => hasEnded(w, REPO, n)))
+    for (const [i, c] of cases.entries()) {
+      expect({ case: c.name, ...outcome(w, REPO, issues[i] ?? 0) }).toMatchObject({
+        case: c.name,
+        action: c.action,
+        reason: c.reason,
+        doorbells: [c.doorbell]
+      })
+    }
+    // One workflow run per dispatch (two for the fix-forward), each under its own key.
+    const runs = w.store.repo(REPO).workflowRuns
+    expect(runs.map((r) => Number(r.inputs.issue)).sort()).toEqual(
+      [issues[0], issues[1], issues[1], issues[2]].sort()
+    )
+    expect(new Set(runs.map((r) => r.inputs.run_key)).size).toBe(4)
+    expect(w.t3.counts['thread.create']).toBeUndefined()
+    expect(w.github.violations).toEqual([])
+  })
+
   it('hands back a run whose agent stalls before pushing', async () => {
     world = await startWorld({ repos: [REPO] })
     const w = world

@@ -89,7 +89,7 @@ describe('modes, end to end', () => {
     const running = w.addIssue(REPO, 'Working', [['run', 'push:red', 'idle']])
     await inFlight(w, [running])
     // The agent works, pushes a red commit and goes idle: a live tick would fix forward.
-    for (let i = 0; i < 3; i++) await w.t3.advance()
+    for (let i = 0; i < 3; i++) await w.advance()
     const ready = w.addIssue(REPO, 'Ready', [['run', 'push:green', 'idle']])
     const snapshot = JSON.stringify(w.store.repo(REPO))
     const t3Before = { ...w.t3.counts }
