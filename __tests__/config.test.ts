@@ -133,6 +133,18 @@ describe('parseConfig', () => {
     expect(parsed.ok && !parsed.off && parsed.warnings.join()).toContain('prepush-timeout')
   })
 
+  it('warns when the T3 token would cross the network over plain http, not on loopback', () => {
+    const warningsOf = (url: string) => {
+      const parsed = parseConfig({ ...valid, 't3-url': url })
+      return parsed.ok && !parsed.off ? parsed.warnings.join('\n') : 'not ok'
+    }
+    expect(warningsOf('http://t3.internal:3773')).toContain("'t3-url' uses plain http")
+    expect(warningsOf('http://127.0.0.1:3773')).not.toContain('t3-url')
+    expect(warningsOf('https://t3.example.com')).not.toContain('t3-url')
+    // The token itself is never in the warning.
+    expect(warningsOf('http://t3.internal:3773')).not.toContain('t3-secret')
+  })
+
   it('reads the workflow backend without T3 settings, and T3 project maps and models', () => {
     const wf = parseConfig({
       ...valid,

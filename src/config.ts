@@ -270,7 +270,7 @@ export function parseConfig(partial: Partial<RawInputs>, env: ConfigEnv = {}): P
     }
   }
   if (problems.list.length > 0 || config === null) return { ok: false, errors: problems.list }
-  return { ok: true, off: false, config, warnings: deadlineWarnings(config) }
+  return { ok: true, off: false, config, warnings: configWarnings(config) }
 }
 
 function stripUndefined(partial: Partial<RawInputs>): Partial<RawInputs> {
@@ -569,10 +569,19 @@ function parseMention(value: string, problems: Problems): string | null {
   return items.join(' ')
 }
 
-/** Deadlines that can't all be meant: reported as warnings, not errors. */
-function deadlineWarnings(config: Config): string[] {
+/**
+ * Settings that can't all be meant, or that are risky but sometimes right:
+ * reported as warnings, not errors.
+ */
+function configWarnings(config: Config): string[] {
   const p = config.policy
   const warnings: string[] = []
+  const t3 = config.agent === 't3' && config.t3.url ? new URL(config.t3.url) : null
+  if (t3?.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(t3.hostname)) {
+    warnings.push(
+      "Input 't3-url' uses plain http, so 't3-token' and every prompt cross the network unencrypted. Use https (a TLS proxy, or a private network's own TLS such as Tailscale serve) unless the network is private."
+    )
+  }
   if (p.prepushTimeoutSeconds >= p.maxRuntimeSeconds) {
     warnings.push(
       "Input 'prepush-timeout' is not shorter than 'max-runtime', so a stalled agent is only caught by the runtime deadline."
