@@ -4,7 +4,7 @@
  * the adapter under test wired with fast clients.
  */
 import { encode } from '../src/core/bookkeeping.js'
-import type { RepoRef } from '../src/config.js'
+import { repoRef } from '../src/config.js'
 import { createOctokit } from '../src/github/client.js'
 import { createGitHubAdapter, type GitHubAdapterOptions } from '../src/github/adapter.js'
 import { newRecord } from '../src/loop/run-view.js'
@@ -23,10 +23,7 @@ export const LABELS = {
   human: 'ready-for-human'
 }
 
-export function ref(fullName: string): RepoRef {
-  const [owner = '', name = ''] = fullName.split('/')
-  return { owner, name, fullName, key: fullName.toLowerCase() }
-}
+export const ref = repoRef
 
 export function seedStore(repos: string[]): GitHubStore {
   const store = new GitHubStore()

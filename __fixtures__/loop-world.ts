@@ -13,7 +13,7 @@
  */
 import { hasMarker, decode, type RunRecord } from '../src/core/bookkeeping.js'
 import type { CIStatus, ThreadStatus } from '../src/core/types.js'
-import type { AuthorAssociation, RepoRef } from '../src/config.js'
+import { repoRef, type AuthorAssociation, type RepoRef } from '../src/config.js'
 import type {
   AgentPort,
   AgentSnapshot,
@@ -58,10 +58,7 @@ export class CrashError extends Error {
   }
 }
 
-export function repoRef(fullName: string): RepoRef {
-  const [owner = '', name = ''] = fullName.split('/')
-  return { owner, name, fullName, key: fullName.toLowerCase() }
-}
+export { repoRef }
 
 interface FakeComment {
   id: string

@@ -12,7 +12,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseConfig, type Config, type RepoRef } from '../src/config.js'
+import { parseConfig, repoRef, type Config } from '../src/config.js'
 import { encode } from '../src/core/bookkeeping.js'
 import { tickSettings } from '../src/main.js'
 import { tick } from '../src/loop/tick.js'
@@ -67,11 +67,6 @@ const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = Math.floor(sorted.length / 2)
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
-}
-
-function repoRef(fullName: string): RepoRef {
-  const [owner = '', name = ''] = fullName.split('/')
-  return { owner, name, fullName, key: fullName.toLowerCase() }
 }
 
 /** Seed `count` in-flight runs into a repository: labelled, recorded, agent running. */

@@ -148,10 +148,8 @@ export async function startWorld(options: WorldOptions): Promise<World> {
         continue
       }
       const step = steps.shift() ?? 'idle'
-      if (step === 'run' || step === 'stall') {
-        if (step === 'stall') steps.unshift('stall')
-        continue
-      }
+      if (step === 'stall') steps.unshift(step) // stalls for good
+      if (step === 'run' || step === 'stall') continue
       if (typeof step === 'object') {
         step.do()
         continue

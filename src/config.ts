@@ -215,13 +215,16 @@ function parseUrl(
     problems.add(input, `${shown} is not a URL. Give a full URL such as https://example.com/hook.`)
     return null
   }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
   if (url.protocol === 'https:') return text
-  if (url.protocol === 'http:' && (opts.allowHttp || (loopback && env.allowLoopbackHttp))) {
+  if (url.protocol === 'http:' && (opts.allowHttp || (isLoopback(url) && env.allowLoopbackHttp))) {
     return text
   }
   problems.add(input, `${shown} must use https:// (plain http would expose what it carries).`)
   return null
+}
+
+function isLoopback(url: URL): boolean {
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
 }
 
 const modeSchema = z.enum(MODES)
@@ -490,12 +493,16 @@ function parseRepos(value: string, problems: Problems): RepoRef[] {
       )
       continue
     }
-    const key = item.toLowerCase()
-    if (!repos.has(key)) {
-      repos.set(key, { owner: match[1] ?? '', name: match[2] ?? '', fullName: item, key })
-    }
+    const repo = repoRef(item)
+    if (!repos.has(repo.key)) repos.set(repo.key, repo)
   }
   return [...repos.values()]
+}
+
+/** A repository reference for `owner/name` (already checked against REPO_PATTERN). */
+export function repoRef(fullName: string): RepoRef {
+  const [owner = '', name = ''] = fullName.split('/')
+  return { owner, name, fullName, key: fullName.toLowerCase() }
 }
 
 function parseProjects(value: string, problems: Problems): Record<string, string> {
@@ -577,7 +584,7 @@ function configWarnings(config: Config): string[] {
   const p = config.policy
   const warnings: string[] = []
   const t3 = config.agent === 't3' && config.t3.url ? new URL(config.t3.url) : null
-  if (t3?.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(t3.hostname)) {
+  if (t3?.protocol === 'http:' && !isLoopback(t3)) {
     warnings.push(
       "Input 't3-url' uses plain http, so 't3-token' and every prompt cross the network unencrypted. Use https (a TLS proxy, or a private network's own TLS such as Tailscale serve) unless the network is private."
     )
