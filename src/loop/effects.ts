@@ -9,7 +9,8 @@
  * - Counting: writes, dispatches, interrupts and notifications are counted for
  *   the job summary and the benchmark.
  *
- * Reads (the agent's `find`) pass through untouched: a dry run may read.
+ * Reads (the agent's `find`, GitHub's `findNotice`) pass through untouched:
+ * a dry run may read.
  */
 import type {
   AgentPort,
@@ -17,6 +18,7 @@ import type {
   DispatchRequest,
   DispatchedThread,
   GitHubPort,
+  NoticeQuery,
   Notification,
   NotifierPort,
   RunChange,
@@ -76,6 +78,10 @@ export class Effects {
     const thread = await this.agent.dispatch(request)
     this.counts.dispatches++
     return thread
+  }
+
+  findNotice(query: NoticeQuery): Promise<boolean> {
+    return this.github.findNotice(query)
   }
 
   find(query: { repo: ThreadQuery['repo']; key: string }): Promise<DispatchedThread | null> {
