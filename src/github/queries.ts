@@ -46,7 +46,10 @@ const ISSUE = `
       __typename
       ... on LabeledEvent { createdAt actor { login } label { name } }
       ... on UnlabeledEvent { createdAt actor { login } label { name } }
-      ... on ClosedEvent { createdAt actor { login } }
+      ... on ClosedEvent {
+        createdAt actor { login }
+        closer { __typename ... on PullRequest { number url } ... on Commit { oid url } }
+      }
     }
   }
   comments(first: 50) {
@@ -55,7 +58,8 @@ const ISSUE = `
   }
   closedByPullRequestsReferences(first: 5, includeClosedPrs: true) {
     nodes {
-      number url headRefName headRefOid state isDraft createdAt
+      number url headRefName headRefOid state isDraft createdAt mergedAt
+      isCrossRepository headRepository { nameWithOwner } authorAssociation
       author { login }
       commits(last: 1) { nodes { commit { oid ${CHECKS} } } }
     }
@@ -112,6 +116,19 @@ query AfkComments($id: ID!, $after: String) {
 export const COMMENT_BODY_QUERY = `
 query AfkCommentBody($id: ID!) {
   node(id: $id) { ... on IssueComment { body } }
+}`
+
+/**
+ * The loop's most recent comments on an issue, to find a notice it may have
+ * posted before a tick died (`notify-mention`): the lookup of a keyed effect.
+ */
+export const NOTICE_QUERY = `
+query AfkNotice($id: ID!) {
+  node(id: $id) {
+    ... on Issue {
+      comments(last: 30) { nodes { body viewerDidAuthor } }
+    }
+  }
 }`
 
 /** The mutations one run's change may need, in the order GitHub runs them. */
