@@ -145,6 +145,10 @@ export class FakeWorld {
   notifierFails = false
   channels: string[] = ['webhook']
   agentDown = false
+  /** Every dispatch fails with this message while the agent's status stays readable. */
+  dispatchError: string | null = null
+  /** Repositories (by key) GitHub can't read this tick. */
+  readonly unreadable = new Set<string>()
   now = new Date('2026-11-24T08:00:00.000Z')
   private effects = 0
   private crashAt: number | null = null
@@ -378,7 +382,8 @@ export class FakeWorld {
       issue.trunkCommits.unshift({
         sha,
         url,
-        message: this.onPush === 'fixes' ? `Work. Fixes #${issue.number}` : `Work (#${issue.number})`,
+        message:
+          this.onPush === 'fixes' ? `Work. Fixes #${issue.number}` : `Work (#${issue.number})`,
         committedAt: this.now.toISOString(),
         ci: { status: 'pending', url: null }
       })
@@ -394,7 +399,8 @@ export class FakeWorld {
     )
     if (existing) {
       existing.headSha = sha
-      if (this.onPush === 'auto-merge') this.human.merge(thread.repo.fullName, issue.number, existing.number, 'agent-app')
+      if (this.onPush === 'auto-merge')
+        this.human.merge(thread.repo.fullName, issue.number, existing.number, 'agent-app')
       return
     }
     const number = 100 + issue.number + 1000 * issue.pullRequests.length
@@ -454,26 +460,36 @@ export class FakeWorld {
       return {
         viewer: VIEWER,
         rateLimit: null,
-        repos: [...this.repos.values()].map((repo) => ({
-          repo: repo.ref,
-          defaultBranch: repo.defaultBranch,
-          error: null,
-          tracked: [...repo.issues.values()]
-            .filter(
-              (i) =>
-                hasLabel(i.labels, 'agent-in-progress') ||
-                i.comments.some((c) => c.author === VIEWER)
-            )
-            .map((i) => this.tracked(i)),
-          candidates: [...repo.issues.values()]
-            .filter(
-              (i) =>
-                i.state === 'OPEN' &&
-                hasLabel(i.labels, 'ready-for-agent') &&
-                !hasLabel(i.labels, 'agent-in-progress')
-            )
-            .map((i) => this.candidate(i))
-        }))
+        repos: [...this.repos.values()].map((repo) =>
+          this.unreadable.has(repo.ref.key)
+            ? {
+                repo: repo.ref,
+                defaultBranch: '',
+                tracked: [],
+                candidates: [],
+                error: 'HTTP 502 from GitHub'
+              }
+            : {
+                repo: repo.ref,
+                defaultBranch: repo.defaultBranch,
+                error: null,
+                tracked: [...repo.issues.values()]
+                  .filter(
+                    (i) =>
+                      hasLabel(i.labels, 'agent-in-progress') ||
+                      i.comments.some((c) => c.author === VIEWER)
+                  )
+                  .map((i) => this.tracked(i)),
+                candidates: [...repo.issues.values()]
+                  .filter(
+                    (i) =>
+                      i.state === 'OPEN' &&
+                      hasLabel(i.labels, 'ready-for-agent') &&
+                      !hasLabel(i.labels, 'agent-in-progress')
+                  )
+                  .map((i) => this.candidate(i))
+              }
+        )
       }
     },
     apply: async (change: RunChange): Promise<ChangeResult> => {
@@ -612,6 +628,7 @@ export class FakeWorld {
     dispatch: async (request: DispatchRequest): Promise<DispatchedThread> => {
       this.alive()
       if (this.agentDown) throw new Error('T3 server at http://t3 is unreachable')
+      if (this.dispatchError !== null) throw new Error(this.dispatchError)
       this.dispatchCalls.push(request)
       const issue = this.issue(request.repo.fullName, request.issue)
       const steps = [

@@ -56,6 +56,9 @@ export const TEXT_LIMITS = {
   sha: 64
 } as const
 
+/** How many commits a record's baseline holds at most. */
+export const BASELINE_MAX = 20
+
 /** Cut a composed text to fit `max` characters, marking the cut. */
 export function fitText(text: string, max: number): string {
   if (text.length <= max) return text
@@ -143,7 +146,7 @@ export const runRecordSchema = z.object({
    * heads, the previous run's commit): never this run's work. Absent in
    * records written before it existed, which read as empty.
    */
-  baseline: z.array(z.string().min(1).max(TEXT_LIMITS.sha)).max(20).default([]),
+  baseline: z.array(z.string().min(1).max(TEXT_LIMITS.sha)).max(BASELINE_MAX).default([]),
   fixForwardAttempts: z.number().int().min(0),
   threads: z.array(threadSchema),
   intent: intentSchema.nullable(),

@@ -38,6 +38,7 @@
  * Pure: no I/O, no clock. Inputs are structural (the loop's ports satisfy
  * them), so `core` imports nothing outside itself.
  */
+import { BASELINE_MAX, TEXT_LIMITS } from './bookkeeping.js'
 import { runBranch } from './prompts.js'
 import type { AnyReason, Delivery } from './types.js'
 
@@ -141,8 +142,7 @@ const newestFirst = <T>(items: readonly T[], at: (t: T) => string): T[] =>
 
 /** The commit that carries the run's work, with where it came from. */
 export type Work<P, C> =
-  | { kind: 'pull-request'; sha: string; pullRequest: P }
-  | { kind: 'commit'; sha: string; commit: C }
+  { kind: 'pull-request'; sha: string; pullRequest: P } | { kind: 'commit'; sha: string; commit: C }
 
 /**
  * The run's work: the newest own pull request (open or merged) whose head was
@@ -174,8 +174,8 @@ export function runWork<P extends PullRequestEvidence, C extends CommitEvidence>
   return pr ? { kind: 'pull-request', sha: pr.headSha, pullRequest: pr } : null
 }
 
-/** How many commits a baseline keeps at most (the newest first). */
-export const BASELINE_LIMIT = 20
+/** How many commits a baseline keeps at most (the previous run's, then the newest heads). */
+export const BASELINE_LIMIT = BASELINE_MAX
 
 /**
  * The baseline a new claim records: the heads of the issue's own pull
@@ -192,7 +192,8 @@ export function claimBaseline(
     (p) => p.createdAt
   ).map((p) => p.headSha)
   const all = [...(previousCommit ? [previousCommit] : []), ...heads]
-  return [...new Set(all)].slice(0, BASELINE_LIMIT)
+  // A commit id is at most 64 characters (SHA-256); anything longer isn't one.
+  return [...new Set(all)].filter((s) => s.length <= TEXT_LIMITS.sha).slice(0, BASELINE_LIMIT)
 }
 
 // ---------------------------------------------------- what closed it ---
@@ -201,9 +202,11 @@ export function claimBaseline(
 export type Closure = 'open' | 'delivered' | 'taken-over'
 
 /**
- * Whether the issue was closed by the run's own work: the closer names the
- * pull request carrying the work, or the work's commit (or another of this
- * run's commits on the default branch).
+ * Whether the issue was closed by the run's own work: the closer names one of
+ * this run's pull requests (an own pull request, open or merged, whose head
+ * was pushed after the claim — after a red merge the agent may open another)
+ * or one of this run's commits (the work's commit, or a default-branch commit
+ * since the claim).
  */
 export function closure<P extends PullRequestEvidence, C extends CommitEvidence>(
   issue: IssueEvidence<P, C>,
@@ -212,18 +215,22 @@ export function closure<P extends PullRequestEvidence, C extends CommitEvidence>
   if (issue.state === 'OPEN') return 'open'
   const closer = issue.closedBy?.closer ?? null
   if (!closer) return 'taken-over'
-  const work = runWork(issue, run)
-  if (!work) return 'taken-over'
-  if (closer.kind === 'pull-request') {
-    return work.kind === 'pull-request' && work.pullRequest.number === closer.number
-      ? 'delivered'
-      : 'taken-over'
-  }
-  if (closer.sha === work.sha) return 'delivered'
-  const claimed = Date.parse(run.claimedAt)
   const before = new Set(run.baseline)
+  if (closer.kind === 'pull-request') {
+    const ours = issue.pullRequests.some(
+      (p) =>
+        p.number === closer.number &&
+        p.state !== 'CLOSED' &&
+        isOwnPullRequest(p, { repo: run.repo, issue: issue.number }) &&
+        !before.has(p.headSha)
+    )
+    return ours ? 'delivered' : 'taken-over'
+  }
+  if (before.has(closer.sha)) return 'taken-over'
+  if (runWork(issue, run)?.sha === closer.sha) return 'delivered'
+  const claimed = Date.parse(run.claimedAt)
   const ours = issue.trunkCommits.some(
-    (c) => c.sha === closer.sha && Date.parse(c.committedAt) >= claimed && !before.has(c.sha)
+    (c) => c.sha === closer.sha && Date.parse(c.committedAt) >= claimed
   )
   return ours ? 'delivered' : 'taken-over'
 }

@@ -24,7 +24,7 @@
  * created (REST) the first time they are added.
  */
 import { z } from 'zod'
-import { MARKER } from '../core/bookkeeping.js'
+import { decode, MARKER } from '../core/bookkeeping.js'
 import { runBranch } from '../core/prompts.js'
 import type { Delivery } from '../core/types.js'
 import { AUTHOR_ASSOCIATIONS, type AuthorAssociation, type RepoRef } from '../config.js'
@@ -53,6 +53,7 @@ import {
   COMMENTS_QUERY,
   COMMENT_BODY_QUERY,
   NOTICE_QUERY,
+  TRUNK_QUERY,
   WORLD_QUERY,
   changeMutation
 } from './queries.js'
@@ -184,6 +185,22 @@ const commitNode = z.object({
   ...checks
 })
 type CommitNode = z.infer<typeof commitNode>
+
+const trunkSchema = z.object({
+  repository: z
+    .object({
+      defaultBranchRef: z
+        .object({
+          target: z
+            .object({
+              history: z.object({ nodes: z.array(commitNode.nullable()) }).optional()
+            })
+            .nullable()
+        })
+        .nullable()
+    })
+    .nullable()
+})
 
 const worldSchema = z.object({
   viewer: z.object({ login: z.string() }),
@@ -391,7 +408,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       }
     }
 
-    const trunk = history.filter((c): c is CommitNode => c !== null)
+    let trunk = history.filter((c): c is CommitNode => c !== null)
     const tracked: TrackedIssue[] = []
     const candidates: CandidateIssue[] = []
     for (const { node, from } of issues.values()) {
@@ -440,6 +457,20 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
         })
       }
     }
+    // A run claimed under trunk delivery keeps it to its end, whatever the
+    // input says now: read the history it needs if the input didn't.
+    if (!base.withTrunk && tracked.some(claimedForTrunk)) {
+      const data = await query(
+        reader,
+        TRUNK_QUERY,
+        { owner: base.owner, name: base.name, trunkSince: base.trunkSince },
+        trunkSchema
+      )
+      trunk = (data.repository?.defaultBranchRef?.target?.history?.nodes ?? []).filter(
+        (c): c is CommitNode => c !== null
+      )
+      for (const issue of tracked) issue.trunkCommits = trunkCommitsOf(trunk, issue.number)
+    }
     tracked.sort((a, b) => a.number - b.number)
     candidates.sort(
       (a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.number - b.number
@@ -464,6 +495,17 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       }
       return comments
     }
+  }
+
+  /** A run still in flight whose record says it was claimed under trunk delivery. */
+  function claimedForTrunk(issue: TrackedIssue): boolean {
+    if (!issue.statusComment || issue.statusComment.editedByOther) return false
+    const decoded = decode(issue.statusComment.body)
+    return (
+      decoded.kind === 'ok' &&
+      decoded.record.delivery === 'trunk' &&
+      decoded.record.terminal === null
+    )
   }
 
   function statusCommentOf(comments: readonly CommentNode[], viewer: string): StatusComment | null {

@@ -99,6 +99,26 @@ query AfkWorld(
   }
 }`
 
+/**
+ * The default branch's recent history on its own: read when the delivery
+ * input isn't trunk but a run claimed under trunk delivery is still in
+ * flight (the delivery recorded at the claim rules the run to its end).
+ */
+export const TRUNK_QUERY = `
+query AfkTrunk($owner: String!, $name: String!, $trunkSince: GitTimestamp!) {
+  repository(owner: $owner, name: $name) {
+    defaultBranchRef {
+      target {
+        ... on Commit {
+          history(since: $trunkSince, first: 100) {
+            nodes { oid url message committedDate ${CHECKS} }
+          }
+        }
+      }
+    }
+  }
+}`
+
 /** The rest of a long comment thread, for an issue whose status comment wasn't on the first page. */
 export const COMMENTS_QUERY = `
 query AfkComments($id: ID!, $after: String) {

@@ -94,7 +94,10 @@ export async function pollCandidates(input: PollerInput): Promise<RunRow[]> {
       skip(`author association ${candidate.authorAssociation} is not in trusted-associations`)
       continue
     }
-    const evidence = { run: { repo: repo.fullName }, trustedAssociations: limits.trustedAssociations }
+    const evidence = {
+      run: { repo: repo.fullName },
+      trustedAssociations: limits.trustedAssociations
+    }
     const taken = takeoverPullRequest(candidate, evidence)
     if (taken) {
       skip(`a pull request by someone else closes it (${taken.url})`)
@@ -121,7 +124,9 @@ export async function pollCandidates(input: PollerInput): Promise<RunRow[]> {
     const ignored = ignoredNote(ignoredPullRequests(candidate, evidence))
     try {
       const claimed = await claim(input, world, candidate)
-      rows.push(ignored ? { ...claimed, note: [claimed.note, ignored].filter(Boolean).join('; ') } : claimed)
+      rows.push(
+        ignored ? { ...claimed, note: [claimed.note, ignored].filter(Boolean).join('; ') } : claimed
+      )
     } catch (error) {
       rows.push({
         ...candidateRow(input, repo, candidate, 'CLAIM', null),

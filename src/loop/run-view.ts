@@ -119,7 +119,9 @@ export function newRecord(
 /** Append history only when the verdict changed, so a repeated WAIT writes nothing. */
 export function noteDecision(record: RunRecord, noted: HistoryEntry): RunRecord {
   const entry: HistoryEntry =
-    noted.detail === undefined ? noted : { ...noted, detail: fitText(noted.detail, TEXT_LIMITS.detail) }
+    noted.detail === undefined
+      ? noted
+      : { ...noted, detail: fitText(noted.detail, TEXT_LIMITS.detail) }
   const last = record.history[record.history.length - 1]
   if (last && last.action === entry.action && last.reason === entry.reason) {
     if ((last.detail ?? '') === (entry.detail ?? '')) return record

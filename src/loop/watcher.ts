@@ -433,7 +433,9 @@ function endingLabels(
   return {
     remove: hasLabel(issue.labels, settings.labels.inProgress) ? [settings.labels.inProgress] : [],
     add:
-      rule.handsBack && !hasLabel(issue.labels, settings.labels.human) ? [settings.labels.human] : [],
+      rule.handsBack && !hasLabel(issue.labels, settings.labels.human)
+        ? [settings.labels.human]
+        : [],
     // A closed issue is never reopened, nor closed twice.
     close: rule.closesTrunkIssue && record.delivery === 'trunk' && issue.state === 'OPEN'
   }
@@ -619,7 +621,8 @@ async function postNotice(
   try {
     const marker = noticeMarker(entry.key)
     const posted =
-      !fresh && (await ctx.effects.findNotice({ repo, issue: issue.number, issueId: issue.id, marker }))
+      !fresh &&
+      (await ctx.effects.findNotice({ repo, issue: issue.number, issueId: issue.id, marker }))
     if (!posted) {
       const status = issue.statusComment
       await ctx.effects.apply({
