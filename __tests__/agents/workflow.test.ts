@@ -64,7 +64,7 @@ conformance('GitHub agent workflow', async () => {
     withBadToken: () => agent('wrong-token'),
     unreachable: async () => agent(TOKEN, (await deadUrl()).replace('/hook', '')),
     errors: {
-      badToken: /github-token was rejected by GitHub/,
+      badToken: /GitHub rejected github-token \(HTTP 401\)/,
       unreachable: /GitHub is unreachable/
     },
     secrets: [TOKEN, 'wrong-token'],

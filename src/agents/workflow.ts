@@ -23,6 +23,7 @@ import type {
   ThreadQuery
 } from '../loop/ports.js'
 import type { GitHubClients } from '../github/client.js'
+import { asPermissionError } from '../github/errors.js'
 
 /** GitHub's limit on the total length of workflow_dispatch input values. */
 export const DISPATCH_INPUTS_LIMIT = 65_535
@@ -88,8 +89,10 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
   const explain = (repo: RepoRef, error: unknown): Error => {
     const status = (error as { status?: number }).status
     const message = String((error as { message?: unknown } | null)?.message ?? error)
-    if (status === 401)
-      return new Error(`github-token was rejected by GitHub (HTTP 401) while using ${where(repo)}`)
+    if (status === 401 || status === 403) {
+      const denied = asPermissionError(error, 'actions: write', `run ${where(repo)}`)
+      if (denied) return denied
+    }
     const network = networkCause(error)
     if (network) return new Error(`GitHub is unreachable (${network}) while using ${where(repo)}`)
     if (status === 404)
