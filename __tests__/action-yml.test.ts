@@ -66,8 +66,9 @@ describe('shipped workflows', () => {
       : []
   )
 
-  it('include CI', () => {
-    expect(files).toContain(join('.github/workflows', 'ci.yml'))
+  it('include CI, the release and CodeQL', () => {
+    for (const name of ['ci.yml', 'release.yml', 'codeql.yml'])
+      expect(files).toContain(join('.github/workflows', name))
   })
 
   it('are linted by a linter that finds mistakes', async () => {
