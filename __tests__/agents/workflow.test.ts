@@ -169,9 +169,50 @@ describe('workflow dispatch details', () => {
 
   it('cuts a prompt too long for workflow_dispatch, and says so', () => {
     const long = 'x'.repeat(100_000)
-    const cut = fitPrompt(long, 'acme/widgets', 7)
+    const cut = fitPrompt(long)
     expect(cut.length).toBeLessThan(DISPATCH_INPUTS_LIMIT - 500)
-    expect(cut).toMatch(/cut to fit .* Read issue #7 in acme\/widgets yourself/)
-    expect(fitPrompt('short', 'acme/widgets', 7)).toBe('short')
+    expect(cut).toMatch(/cut to fit GitHub's workflow_dispatch input limit\.\]$/)
+    expect(cut).not.toMatch(/issue|yourself/i)
+    expect(fitPrompt('short')).toBe('short')
+  })
+
+  it('finds a run only by its exact name afk <key>: a look-alike never stands for a dispatch', async () => {
+    const { store, sandbox } = await world()
+    try {
+      const clients = createOctokit(TOKEN, { baseUrl: sandbox.url, writeSpacingMs: 0 })
+      const agent = createWorkflowAgent({ clients, workflowFile: 'afk-agent.yml', ref: 'main' })
+      const now = new Date().toISOString()
+      for (const [id, title] of [
+        [901, 'afk key-a please'],
+        [902, 'not afk key-a'],
+        [903, 'afk key-ab']
+      ] as const) {
+        store.repo('acme/widgets').workflowRuns.push({
+          id,
+          workflowFile: 'afk-agent.yml',
+          name: title,
+          displayTitle: title,
+          status: 'in_progress',
+          conclusion: null,
+          headBranch: 'main',
+          inputs: {},
+          createdAt: now,
+          updatedAt: now
+        })
+      }
+      expect(await agent.find({ repo, key: 'key-a' })).toBeNull()
+      const thread = await agent.dispatch({
+        repo,
+        issue: 7,
+        title: 't',
+        attempt: 0,
+        prompt: 'p',
+        key: 'key-a'
+      })
+      expect([901, 902, 903].map(String)).not.toContain(thread.threadId)
+      expect(await agent.find({ repo, key: 'key-a' })).toEqual(thread)
+    } finally {
+      await sandbox.close()
+    }
   })
 })

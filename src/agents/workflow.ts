@@ -11,7 +11,8 @@
  *   dispatch whose answer was lost is found by name before dispatching again
  *   (also the fallback when GitHub answers 204 without run details).
  * - `workflow_dispatch` inputs are limited to 65,535 characters in all: a
- *   longer prompt is cut, with a note telling the agent to read the issue.
+ *   longer prompt is cut, with a note (never "read the issue yourself": the
+ *   raw issue holds the hidden text the prompt builder removed).
  */
 import type { RepoRef } from '../config.js'
 import type { ThreadStatus } from '../core/types.js'
@@ -53,11 +54,21 @@ export function workflowRunStatus(
   return null
 }
 
-/** The prompt cut to fit the dispatch inputs, with a note when it was. */
-export function fitPrompt(prompt: string, repo: string, issue: number): string {
+/**
+ * The prompt cut to fit the dispatch inputs, with a note when it was. The
+ * prompt builder already bounds the issue text well below the limit, so only
+ * an outsized template gets here; the note never sends the agent to read the
+ * raw issue (whose hidden text the prompt builder removed).
+ */
+export function fitPrompt(prompt: string): string {
   if (prompt.length <= PROMPT_ROOM) return prompt
-  const note = `\n\n[afk-loop: this prompt was cut to fit GitHub's workflow_dispatch input limit. Read issue #${issue} in ${repo} yourself for the full text.]`
+  const note = `\n\n[afk-loop: this prompt was cut to fit GitHub's workflow_dispatch input limit.]`
   return prompt.slice(0, PROMPT_ROOM - note.length) + note
+}
+
+/** The run-name the agent workflow gives a dispatch's run (`run-name: afk ${{ inputs.run_key }}`). */
+export function runName(key: string): string {
+  return `afk ${key}`
 }
 
 interface RunJson {
@@ -120,9 +131,10 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
   }
 
   async function findByKey(repo: RepoRef, key: string): Promise<DispatchedThread | null> {
-    const run = (await listRuns(repo)).find(
-      (r) => (r.name ?? '').includes(key) || (r.display_title ?? '').includes(key)
-    )
+    // Exactly the run-name: a run whose name merely contains the key (another
+    // workflow's `afk <key> please cancel me`) is not this dispatch's.
+    const want = runName(key)
+    const run = (await listRuns(repo)).find((r) => r.display_title === want || r.name === want)
     return run ? { threadId: String(run.id), url: run.html_url } : null
   }
 
@@ -192,7 +204,7 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
             ref,
             inputs: {
               issue: String(request.issue),
-              prompt: fitPrompt(request.prompt, repo.fullName, request.issue),
+              prompt: fitPrompt(request.prompt),
               run_key: request.key
             },
             return_run_details: true

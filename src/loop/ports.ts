@@ -85,7 +85,20 @@ export interface PullRequestFact {
   isDraft: boolean
   createdAt: string
   ci: CIReport
+  /** GitHub's isCrossRepository: the head lives in a fork. */
+  isCrossRepository: boolean
+  /** `owner/name` of the head repository; null when it is gone (deleted fork). */
+  headRepository: string | null
+  /** The pull request author's association with the repository. */
+  authorAssociation: AuthorAssociation
+  /** When it merged, if it did. */
+  mergedAt: string | null
 }
+
+/** What closed an issue, from GitHub's ClosedEvent.closer. */
+export type Closer =
+  | { kind: 'pull-request'; number: number; url: string }
+  | { kind: 'commit'; sha: string; url: string }
 
 export interface CommitFact {
   sha: string
@@ -137,8 +150,17 @@ export interface TrackedIssue {
   url: string
   state: 'OPEN' | 'CLOSED'
   labels: string[]
-  /** Who closed it, when closed. */
-  closedBy: { login: string | null; byViewer: boolean } | null
+  /**
+   * Who closed it, when and with what (the latest ClosedEvent), when closed.
+   * `closer` is the pull request or commit whose closing keyword closed it;
+   * null when closed by hand (or the event is out of the timeline's window).
+   */
+  closedBy: {
+    login: string | null
+    byViewer: boolean
+    at: string | null
+    closer: Closer | null
+  } | null
   /** Recent label changes, oldest first. */
   labelEvents: LabelEventFact[]
   statusComment: StatusComment | null
@@ -162,6 +184,8 @@ export interface CandidateIssue {
   labels: string[]
   /** A PR by someone else already closes it. */
   closedByOthersPullRequest: { number: number; url: string } | null
+  /** Open and merged PRs that close this issue, newest first (facts; policy decides what they mean). */
+  pullRequests: PullRequestFact[]
   /** The loop's comment, if it already wrote one (a resumed claim, or an earlier run). */
   statusComment: StatusComment | null
   forgedComments: ForgedComment[]
