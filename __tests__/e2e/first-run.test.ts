@@ -3,11 +3,13 @@
  * the loopback GitHub: the loop creates the labels it needs (with colours and
  * descriptions) the first time it runs with `mode: on`, and a token that may
  * not write fails the step naming the permission to grant — while a rate
- * limit or a transient fault does not.
+ * limit or a transient fault does not. And on a GitHub Enterprise Server:
+ * GHES-shaped API URLs, and a server that refuses `return_run_details`.
  */
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
 import { startWorld, LOOP_TOKEN, type World } from '../../sandbox/scenario.js'
 import { runAction } from '../../sandbox/action-process.js'
+import { hasEnded, outcome, tickUntil } from '../../__fixtures__/e2e.js'
 
 jest.setTimeout(120_000)
 const REPO = 'acme/widgets'
@@ -98,5 +100,32 @@ describe('a token that may not write', () => {
     expect(run.stdout).not.toContain('::error::')
     expect(run.code).toBe(0)
     expect(run.summary).toContain('Writes stopped')
+  })
+})
+
+describe('on GitHub Enterprise Server', () => {
+  it('follows GHES-shaped API URLs and lands an agent-workflow run though dispatches refuse return_run_details', async () => {
+    world = await startWorld({
+      repos: [REPO],
+      agent: 'workflow',
+      github: { refuseRunDetails: true }
+    })
+    const w = world
+    const n = w.addIssue(REPO, 'Lands', [['run', 'push:green', 'idle']])
+    const env = {
+      ...w.env(),
+      GITHUB_API_URL: `${w.github.url}/api/v3`,
+      GITHUB_GRAPHQL_URL: `${w.github.url}/api/graphql`
+    }
+    const base = w.env
+    w.env = () => env
+    try {
+      await tickUntil(w, () => hasEnded(w, REPO, n))
+    } finally {
+      w.env = base
+    }
+    expect(outcome(w, REPO, n)).toMatchObject({ action: 'CLOSE_SUCCESS', reason: 'ci-green' })
+    expect(w.store.repo(REPO).workflowRuns).toHaveLength(1)
+    expect(w.github.violations).toEqual([])
   })
 })

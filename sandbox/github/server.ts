@@ -54,6 +54,11 @@ export interface SandboxOptions {
   randomFaults?: { rate: number; seed: number }
   /** After the k-th applied write, call `kill` and never answer. */
   killAfterWrites?: { k: number; kill: () => void }
+  /**
+   * Answer like a GitHub Enterprise Server that predates `return_run_details`
+   * (3.19 and older): a dispatch carrying the key is refused with 422.
+   */
+  refuseRunDetails?: boolean
   /** Repository permissions per token (a token not listed may do everything); see permissions.ts. */
   tokenPermissions?: Record<string, TokenPermissions>
   /** Called when a workflow is dispatched (scripted agents hook in here). */
@@ -491,6 +496,17 @@ const REST: Readonly<Record<string, RestHandler>> = {
     if (!repo) return notFound
     const file = workflowOf(repo, req.params.workflow_id ?? '')
     if (!file) return notFound
+    if (req.options.refuseRunDetails && 'return_run_details' in req.body) {
+      return {
+        status: 422,
+        body: {
+          message: 'Invalid request.\n\n"return_run_details" is not a permitted key.',
+          documentation_url:
+            'https://docs.github.com/enterprise-server@3.19/rest/actions/workflows#create-a-workflow-dispatch-event',
+          status: '422'
+        }
+      }
+    }
     const inputs = (req.body.inputs ?? {}) as Record<string, string>
     const at = req.store.now()
     const run: SandboxWorkflowRun = {
