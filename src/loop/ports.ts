@@ -238,6 +238,13 @@ export interface GitHubPort {
   /** Apply one run's changes, in order: comment, labels, close. */
   apply(change: RunChange): Promise<ChangeResult>
   /**
+   * The loop's own labels (ready, in-progress, human) that the last
+   * `readWorld` did not find in `repo`; empty when it was not read.
+   */
+  missingLabels?(repo: RepoRef): string[]
+  /** Create one of the loop's labels, with its colour and description. */
+  createLabel?(repo: RepoRef, name: string): Promise<void>
+  /**
    * Whether one of the loop's own recent comments on the issue (the last 30)
    * carries this marker: the lookup that makes a notice comment keyed, like a
    * dispatch, so a retry after a crash never posts it twice.
@@ -268,6 +275,24 @@ export class ConflictError extends Error {
   constructor(message: string) {
     super(message)
     this.name = 'ConflictError'
+  }
+}
+
+/**
+ * GitHub refused a request for lack of permission (401, or 403 that is not a
+ * rate limit): it will refuse it again until someone changes the token, so
+ * the step fails, naming what is missing.
+ */
+export class PermissionError extends Error {
+  constructor(
+    message: string,
+    /** The permission to grant, as a workflow's `permissions:` says it (`issues: write`). */
+    readonly permission: string,
+    /** The HTTP status GitHub answered (401, 403), or 200 for a GraphQL FORBIDDEN. */
+    readonly status: number
+  ) {
+    super(message)
+    this.name = 'PermissionError'
   }
 }
 
