@@ -22,7 +22,7 @@ import type {
   RunChange,
   ThreadQuery
 } from './ports.js'
-import { RateLimitedError } from './ports.js'
+import { AgentUnavailableError, RateLimitedError } from './ports.js'
 
 export interface EffectCounts {
   writes: number
@@ -37,6 +37,8 @@ export class Effects {
   readonly plan: string[] = []
   /** Set once the primary rate limit is spent: why writing stopped. */
   writesStopped: string | null = null
+  /** Set once the agent says it can't be used at all this tick: why (no new run is claimed). */
+  agentUnavailable: string | null = null
 
   constructor(
     private readonly github: GitHubPort,
@@ -73,13 +75,23 @@ export class Effects {
       return { threadId: `dry-run-${request.key}`, url: null }
     }
     if (this.writesStopped) throw new RateLimitedError(this.writesStopped)
-    const thread = await this.agent.dispatch(request)
+    const thread = await this.watchAgent(this.agent.dispatch(request))
     this.counts.dispatches++
     return thread
   }
 
   find(query: { repo: ThreadQuery['repo']; key: string }): Promise<DispatchedThread | null> {
-    return this.agent.find(query)
+    return this.watchAgent(this.agent.find(query))
+  }
+
+  /** Note an agent that can't be used at all, so the poller claims nothing more this tick. */
+  private async watchAgent<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call
+    } catch (error) {
+      if (error instanceof AgentUnavailableError) this.agentUnavailable ??= error.message
+      throw error
+    }
   }
 
   async interrupt(query: ThreadQuery): Promise<void> {
