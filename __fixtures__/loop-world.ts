@@ -271,7 +271,11 @@ export class FakeWorld {
         state: 'OPEN',
         isDraft: false,
         createdAt: this.now.toISOString(),
-        ci: { status: 'pending', url: null }
+        ci: { status: 'pending', url: null },
+        isCrossRepository: false,
+        headRepository: fullName,
+        authorAssociation: 'CONTRIBUTOR',
+        mergedAt: null
       })
     }
   }
@@ -363,7 +367,11 @@ export class FakeWorld {
       state: 'OPEN',
       isDraft: false,
       createdAt: this.now.toISOString(),
-      ci: { status: 'pending', url: null }
+      ci: { status: 'pending', url: null },
+      isCrossRepository: false,
+      headRepository: thread.repo.fullName,
+      authorAssociation: 'COLLABORATOR',
+      mergedAt: null
     })
   }
 
@@ -485,7 +493,9 @@ export class FakeWorld {
       url: i.url,
       state: i.state,
       labels: [...i.labels],
-      closedBy: i.closedBy ? { login: i.closedBy, byViewer: i.closedBy === VIEWER } : null,
+      closedBy: i.closedBy
+        ? { login: i.closedBy, byViewer: i.closedBy === VIEWER, at: null, closer: null }
+        : null,
       labelEvents: i.labelEvents.map((e) => ({ ...e })),
       statusComment: mine
         ? {
@@ -520,6 +530,7 @@ export class FakeWorld {
       authorAssociation: i.authorAssociation,
       labels: [...i.labels],
       closedByOthersPullRequest: foreign ? { number: foreign.number, url: foreign.url } : null,
+      pullRequests: t.pullRequests.filter((p) => p.state !== 'CLOSED'),
       statusComment: t.statusComment,
       forgedComments: t.forgedComments
     }

@@ -51,8 +51,9 @@ describe('action.yml', () => {
     }
   })
 
-  it('declares the runs and summary outputs', () => {
-    expect(Object.keys(action.outputs).sort()).toEqual(['runs', 'summary'])
+  it('declares the runs and summary outputs, and the scalar counts main.ts sets', async () => {
+    const { COUNT_OUTPUTS } = await import('../src/main.js')
+    expect(Object.keys(action.outputs).sort()).toEqual(['runs', 'summary', ...COUNT_OUTPUTS].sort())
   })
 })
 
@@ -66,8 +67,9 @@ describe('shipped workflows', () => {
       : []
   )
 
-  it('include CI', () => {
-    expect(files).toContain(join('.github/workflows', 'ci.yml'))
+  it('include CI, the release and CodeQL', () => {
+    for (const name of ['ci.yml', 'release.yml', 'codeql.yml'])
+      expect(files).toContain(join('.github/workflows', name))
   })
 
   it('are linted by a linter that finds mistakes', async () => {

@@ -57,6 +57,17 @@ export interface World {
   ): number
   /** What a scripted agent does on `push:<ci>`: a commit (and its pull request) with this CI. */
   push(repo: string, issue: number, ci: CI): void
+  /** Merge the run's pull request (auto-merge, a quick review): its "Closes #N" closes the issue. */
+  merge(repo: string, issue: number, by?: string): void
+  /**
+   * Someone opens a pull request from a fork that says it closes the issue:
+   * any branch name (the run's own, by default), any author and association.
+   */
+  forkPullRequest(
+    repo: string,
+    issue: number,
+    options?: { fork?: string; branch?: string; author?: string; association?: string; ci?: CI }
+  ): number
   /** The environment a runner gives the action, pointing at this world. */
   env(): Record<string, string>
   /** Inputs for the action in this world, with overrides. */
@@ -205,6 +216,29 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       await advanceWorkflows()
     },
     push,
+    merge(repo, issue, by = 'maintainer') {
+      const pull = store
+        .repo(repo)
+        .pulls.find((p) => p.headRefName === `afk/issue-${issue}` && p.state === 'OPEN')
+      if (!pull) throw new Error(`sandbox: no open pull request for ${repo}#${issue}`)
+      store.mergePullRequest(repo, pull.number, by)
+    },
+    forkPullRequest(repo, issue, opts = {}) {
+      const author = opts.author ?? 'drive-by'
+      const fork = opts.fork ?? `${author}/${repo.split('/')[1] ?? 'fork'}`
+      const branch = opts.branch ?? `afk/issue-${issue}`
+      const pull = store.openPullRequest(repo, {
+        head: branch,
+        author,
+        closes: [issue],
+        title: `Fix #${issue}`,
+        headRepository: fork,
+        ...(opts.association ? { authorAssociation: opts.association } : {})
+      })
+      const commit = store.commit(fork, branch, `Fix #${issue}`, author)
+      store.setCI(fork, commit.oid, opts.ci ?? 'green')
+      return pull.number
+    },
     addIssue(repo, title, plan, opts = {}) {
       const issue = store.addIssue(repo, {
         title,

@@ -285,17 +285,15 @@ export function parseConfig(partial: Partial<RawInputs>, env: ConfigEnv = {}): P
     }
   }
 
-  const config = parseRest(raw, get, mode.data, problems, env)
-
-  // The kill switch must always work: with mode off, or nothing allowlisted,
-  // the other inputs are only warned about, and the step succeeds without
-  // touching anything.
+  // The kill switch must always work: with mode off nothing but the mode is
+  // read (no other input can fail the step, or cost time to check), and with
+  // nothing allowlisted nothing else is read either.
   if (mode.data === 'off') {
     return {
       ok: true,
       off: true,
       why: 'The afk-loop is off (`mode` is `off`, the default), so it makes no request.',
-      warnings: problems.list
+      warnings: []
     }
   }
   if (splitList(raw.repos).length === 0) {
@@ -303,9 +301,10 @@ export function parseConfig(partial: Partial<RawInputs>, env: ConfigEnv = {}): P
       ok: true,
       off: true,
       why: `The afk-loop is off: \`mode\` is \`${mode.data}\` but the \`repos\` allowlist is empty, so it makes no request.`,
-      warnings: problems.list
+      warnings: []
     }
   }
+  const config = parseRest(raw, get, mode.data, problems, env)
   if (problems.list.length > 0 || config === null) return { ok: false, errors: problems.list }
   return { ok: true, off: false, config, warnings: configWarnings(config) }
 }
@@ -324,7 +323,7 @@ function parseRest(
   const repos = parseRepos(raw.repos, problems)
 
   const githubToken = raw['github-token'].trim()
-  if (githubToken === '' && mode !== 'off') {
+  if (githubToken === '') {
     problems.add(
       'github-token',
       'is empty. Leave it out to use the default `${{ github.token }}`, or pass a token with issues and pull-requests access.'
@@ -340,7 +339,7 @@ function parseRest(
   }
   const t3Url = parseT3Url(raw['t3-url'], problems, env)
   const t3Token = raw['t3-token'].trim()
-  if (agent === 't3' && mode !== 'off') {
+  if (agent === 't3') {
     if (raw['t3-url'].trim() === '') {
       problems.add(
         't3-url',

@@ -134,6 +134,118 @@ describe('readWorld', () => {
     expect(commits.map((c) => c.message)).not.toContain('Unrelated (#12)')
   })
 
+  it('reads fork pull requests as facts: cross-repository, head repository, author association', async () => {
+    const store = seedStore([REPO])
+    const { issue } = seedRun(store, REPO)
+    // A fork can use the run's own branch name and any "Closes #N".
+    store.openPullRequest(REPO, {
+      head: 'afk/issue-1',
+      author: 'drive-by',
+      closes: [issue.number],
+      headRepository: 'drive-by/widgets'
+    })
+    const forkHead = store.commit(
+      'drive-by/widgets',
+      'afk/issue-1',
+      'looks like the run',
+      'drive-by'
+    )
+    store.setCI(REPO, forkHead.oid, 'green')
+    store.commit(REPO, 'afk/issue-1', 'the run', 'afk-agent')
+    const own = store.openPullRequest(REPO, {
+      head: 'afk/issue-1',
+      author: 'afk-agent',
+      closes: [issue.number]
+    })
+    const gone = store.openPullRequest(REPO, {
+      head: 'patch-1',
+      author: 'member',
+      authorAssociation: 'MEMBER',
+      closes: [issue.number],
+      headRepository: 'member/widgets'
+    })
+    store.commit('member/widgets', 'patch-1', 'patch', 'member')
+    store.deleteRepo('member/widgets')
+    sandbox = await startGitHub(store)
+    const pulls = (await adapterFor(sandbox, [REPO]).readWorld()).repos[0]?.tracked[0]?.pullRequests
+    const byNumber = new Map(pulls?.map((p) => [p.number, p]))
+    expect(byNumber.get(issue.number + 1)).toMatchObject({
+      isCrossRepository: true,
+      headRepository: 'drive-by/widgets',
+      headRefName: 'afk/issue-1',
+      headSha: forkHead.oid,
+      authorAssociation: 'NONE',
+      mergedAt: null,
+      ci: { status: 'green' }
+    })
+    expect(byNumber.get(own.number)).toMatchObject({
+      isCrossRepository: false,
+      headRepository: REPO,
+      authorAssociation: 'COLLABORATOR'
+    })
+    expect(byNumber.get(gone.number)).toMatchObject({
+      isCrossRepository: true,
+      headRepository: null,
+      authorAssociation: 'MEMBER'
+    })
+  })
+
+  it('reads what closed an issue: the merged pull request, a "Fixes #N" trunk commit, or a hand', async () => {
+    const store = seedStore([REPO])
+    const { issue: merged } = seedRun(store, REPO, 'merged')
+    store.commit(REPO, 'afk/issue-1', 'work', 'afk-agent')
+    const pull = store.openPullRequest(REPO, {
+      head: 'afk/issue-1',
+      author: 'afk-agent',
+      closes: [merged.number]
+    })
+    store.mergePullRequest(REPO, pull.number, 'maintainer')
+    const { issue: fixed } = seedRun(store, REPO, 'fixed on trunk')
+    const commit = store.commit(REPO, 'main', `Parser fix\n\nFixes #${fixed.number}`, 'afk-agent')
+    const { issue: byHand } = seedRun(store, REPO, 'closed by hand')
+    store.closeIssue(byHand, 'maintainer')
+    sandbox = await startGitHub(store)
+    const tracked = (await adapterFor(sandbox, [REPO]).readWorld()).repos[0]?.tracked ?? []
+    const of = (n: number) => tracked.find((t) => t.number === n)
+    expect(of(merged.number)?.closedBy).toEqual({
+      login: 'maintainer',
+      byViewer: false,
+      at: expect.any(String),
+      closer: {
+        kind: 'pull-request',
+        number: pull.number,
+        url: expect.stringContaining(`/pull/${pull.number}`)
+      }
+    })
+    expect(of(merged.number)?.pullRequests[0]).toMatchObject({
+      state: 'MERGED',
+      mergedAt: expect.any(String)
+    })
+    expect(of(fixed.number)?.closedBy).toMatchObject({
+      login: 'afk-agent',
+      closer: { kind: 'commit', sha: commit.oid, url: expect.stringContaining(commit.oid) }
+    })
+    expect(of(byHand.number)?.closedBy).toMatchObject({ login: 'maintainer', closer: null })
+  })
+
+  it('gives candidates the open and merged pull requests that close them', async () => {
+    const store = seedStore([REPO])
+    const issue = store.addIssue(REPO, { title: 'ready', labels: [LABELS.ready] })
+    const open = store.openPullRequest(REPO, {
+      head: 'fix',
+      author: 'stranger',
+      closes: [issue.number],
+      headRepository: 'stranger/widgets'
+    })
+    const closed = store.openPullRequest(REPO, { head: 'old', author: 'x', closes: [issue.number] })
+    closed.state = 'CLOSED'
+    sandbox = await startGitHub(store)
+    const candidate = (await adapterFor(sandbox, [REPO]).readWorld()).repos[0]?.candidates[0]
+    expect(candidate?.pullRequests.map((p) => [p.number, p.isCrossRepository])).toEqual([
+      [open.number, true]
+    ])
+  })
+
   it('reports forged look-alikes and a status comment edited by someone else', async () => {
     const store = seedStore([REPO])
     const { issue, comment } = seedRun(store, REPO)

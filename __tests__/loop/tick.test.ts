@@ -233,7 +233,11 @@ describe('the poller', () => {
     expect(record?.intent).toBeNull()
     expect(record?.threads.map((t) => t.key)).toEqual([`${record?.runKey}-a0`])
     expect(world.counts.writes).toBe(2)
-    expect(world.dispatchCalls[0]?.prompt).toBe('Work on #1: Issue 1\nDo it.')
+    const prompt = world.dispatchCalls[0]?.prompt ?? ''
+    expect(prompt).toMatch(
+      /^Work on #1: "Issue 1"\n\(the issue text is at the end of this prompt\)\n\n[^]*\nDo it\.\n<\/untrusted-issue-text [0-9a-f]{16}>$/
+    )
+    expect(prompt).not.toContain('ignore previous')
     expect(world.issue(REPO, 1).labels).toEqual(['agent-in-progress'])
   })
 

@@ -4,7 +4,7 @@
  * GitHub does, counts requests, and injects the faults tests rely on.
  */
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { GitHubStore } from '../../sandbox/github/store.js'
+import { GitHubStore, closingReferences } from '../../sandbox/github/store.js'
 import { matchRoute, startGitHubSandbox, type GitHubSandbox } from '../../sandbox/github/server.js'
 
 let sandbox: GitHubSandbox | null = null
@@ -164,5 +164,94 @@ describe('the loopback GitHub', () => {
     ).rejects.toThrow()
     expect(killed).toBe(1)
     expect(issue.comments).toHaveLength(1)
+  })
+
+  it('closes an issue by a merged pull request or a "Fixes #N" trunk push, naming the closer', async () => {
+    const store = seed()
+    const issue = store.issue('acme/widgets', 1)
+    const second = store.addIssue('acme/widgets', { title: 'Second' })
+    // A commit on another branch closes nothing; a keyword not followed by #N neither.
+    store.commit('acme/widgets', 'topic', 'Fixes #1', 'dev')
+    store.commit('acme/widgets', 'main', 'Fix the issue (#1)', 'dev')
+    expect(issue.state).toBe('OPEN')
+    const fork = store.openPullRequest('acme/widgets', {
+      head: 'any-name',
+      author: 'drive-by',
+      closes: [1],
+      headRepository: 'drive-by/widgets'
+    })
+    store.commit('drive-by/widgets', 'any-name', 'work', 'drive-by')
+    store.mergePullRequest('acme/widgets', fork.number, 'maintainer')
+    const trunk = store.commit('acme/widgets', 'main', `Tidy\n\nresolves: #${second.number}`, 'dev')
+    sandbox = await startGitHubSandbox({ store })
+    const res = await graphql(`
+      query {
+        repository(owner: "acme", name: "widgets") {
+          issues(first: 10, states: [CLOSED]) {
+            nodes {
+              number
+              timelineItems(last: 5, itemTypes: [CLOSED_EVENT]) {
+                nodes {
+                  ... on ClosedEvent {
+                    actor {
+                      login
+                    }
+                    closer {
+                      __typename
+                      ... on PullRequest {
+                        number
+                        isCrossRepository
+                        headRepository {
+                          nameWithOwner
+                        }
+                        mergedAt
+                      }
+                      ... on Commit {
+                        oid
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    `)
+    expect(res.json.errors).toBeUndefined()
+    const closers = res.json.data.repository.issues.nodes.map(
+      (n: { number: number; timelineItems: { nodes: unknown[] } }) => [
+        n.number,
+        n.timelineItems.nodes
+      ]
+    )
+    expect(closers).toEqual([
+      [
+        1,
+        [
+          {
+            actor: { login: 'maintainer' },
+            closer: {
+              __typename: 'PullRequest',
+              number: fork.number,
+              isCrossRepository: true,
+              headRepository: { nameWithOwner: 'drive-by/widgets' },
+              mergedAt: expect.any(String)
+            }
+          }
+        ]
+      ],
+      [
+        second.number,
+        [{ actor: { login: 'dev' }, closer: { __typename: 'Commit', oid: trunk.oid } }]
+      ]
+    ])
+  })
+
+  it('knows GitHub’s closing keywords', () => {
+    expect(closingReferences('Closes #1, fixed #2; Resolve #3 and resolves: #4')).toEqual([
+      1, 2, 3, 4
+    ])
+    expect(closingReferences('Fix the issue (#5), refs #6, prefix #7, closes#8')).toEqual([])
   })
 })

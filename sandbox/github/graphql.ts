@@ -23,6 +23,7 @@ import {
 } from 'graphql'
 import type {
   GitHubStore,
+  SandboxCloser,
   SandboxComment,
   SandboxCommit,
   SandboxIssue,
@@ -256,7 +257,10 @@ function pullView(
   repo: SandboxRepo,
   pull: SandboxPullRequest
 ): Record<string, unknown> {
-  const head = ctx.store.headOf(`${repo.owner}/${repo.name}`, pull.headRefName)
+  const head = ctx.store.pullHead(repo, pull)
+  const headRepo = pull.headRepository
+    ? (ctx.store.repos.get(pull.headRepository.toLowerCase()) ?? null)
+    : null
   return {
     __typename: 'PullRequest',
     id: pull.id,
@@ -267,6 +271,10 @@ function pullView(
     state: pull.state,
     isDraft: pull.isDraft,
     merged: pull.state === 'MERGED',
+    mergedAt: pull.mergedAt,
+    isCrossRepository: pull.isCrossRepository,
+    headRepository: () => (headRepo ? repoView(ctx, headRepo) : null),
+    authorAssociation: pull.authorAssociation,
     createdAt: pull.createdAt,
     updatedAt: pull.updatedAt,
     headRefName: pull.headRefName,
@@ -289,6 +297,21 @@ function pullView(
         args
       )
   }
+}
+
+/** A ClosedEvent's closer: the merged pull request or the pushed commit. */
+function closerView(
+  ctx: GraphQLContext,
+  repo: SandboxRepo,
+  closer: SandboxCloser | undefined
+): Record<string, unknown> | null {
+  if (!closer) return null
+  if (closer.kind === 'pull') {
+    const pull = repo.pulls.find((p) => p.number === closer.number)
+    return pull ? pullView(ctx, repo, pull) : null
+  }
+  const commit = repo.commits.get(closer.oid)
+  return commit ? commitView(ctx.store, repo, commit) : null
 }
 
 const TIMELINE_TYPES: Readonly<Record<string, string>> = {
@@ -345,7 +368,7 @@ function issueView(
           createdAt: e.createdAt,
           actor: actor(ctx.store, e.actor),
           label: e.label ? { id: e.label, name: e.label, color: 'ededed' } : null,
-          closer: null,
+          closer: closerView(ctx, repo, e.closer),
           stateReason: e.type === 'ClosedEvent' ? 'COMPLETED' : null
         }))
       return {

@@ -32,11 +32,16 @@ export interface SandboxComment {
   isMinimized: boolean
 }
 
+/** What closed an issue (GitHub's ClosedEvent.closer): a merged pull request or a pushed commit. */
+export type SandboxCloser = { kind: 'pull'; number: number } | { kind: 'commit'; oid: string }
+
 export interface SandboxEvent {
   type: 'LabeledEvent' | 'UnlabeledEvent' | 'ClosedEvent' | 'ReopenedEvent'
   id: string
   actor: string
   label?: string
+  /** ClosedEvent: the pull request or commit whose closing keyword closed the issue. */
+  closer?: SandboxCloser
   createdAt: string
 }
 
@@ -63,9 +68,20 @@ export interface SandboxPullRequest {
   title: string
   body: string
   headRefName: string
+  /**
+   * `owner/name` of the repository the head branch lives in: the base
+   * repository itself, or a fork; null once the fork was deleted.
+   */
+  headRepository: string | null
+  /** Whether the head lives in another repository (stays true when the fork is deleted). */
+  isCrossRepository: boolean
+  /** The head commit when the head repository went away (GitHub keeps the PR's commits). */
+  lastHeadOid: string | null
   baseRefName: string
   author: string
+  authorAssociation: string
   state: 'OPEN' | 'CLOSED' | 'MERGED'
+  mergedAt: string | null
   isDraft: boolean
   /** Issue numbers this pull request closes (closing keywords). */
   closes: number[]
@@ -347,7 +363,7 @@ export class GitHubStore {
     issue.updatedAt = at
   }
 
-  closeIssue(issue: SandboxIssue, actor: string): void {
+  closeIssue(issue: SandboxIssue, actor: string, closer?: SandboxCloser): void {
     if (issue.state === 'CLOSED') return
     const at = this.now()
     issue.state = 'CLOSED'
@@ -356,14 +372,98 @@ export class GitHubStore {
       type: 'ClosedEvent',
       id: nodeId('ClosedEvent', String(this.nextId())),
       actor,
+      ...(closer ? { closer } : {}),
       createdAt: at
     })
     issue.updatedAt = at
   }
 
-  /** Push a commit onto a branch (created from the default branch if new). */
+  /**
+   * Push a commit onto a branch (created from the default branch if new).
+   * As on GitHub, a commit that lands on the default branch with a closing
+   * keyword ("Fixes #N", "closes #N", …) closes issue N of the same
+   * repository, the commit as the ClosedEvent's closer.
+   */
   commit(fullName: string, branch: string, message: string, author: string): SandboxCommit {
     const repo = this.repo(fullName)
+    const commit = this.pushCommit(repo, fullName, branch, message, author)
+    if (branch === repo.defaultBranch) {
+      for (const n of closingReferences(message)) {
+        const issue = repo.issues.find((i) => i.number === n)
+        if (issue) this.closeIssue(issue, author, { kind: 'commit', oid: commit.oid })
+      }
+    }
+    return commit
+  }
+
+  /** Add a fork of a repository (its default branch's history copied), for fork pull requests. */
+  addFork(baseFullName: string, forkFullName: string): SandboxRepo {
+    const base = this.repo(baseFullName)
+    const fork = this.repos.get(forkFullName.toLowerCase())
+    if (fork) return fork
+    const repo = this.addRepo(forkFullName, { defaultBranch: base.defaultBranch })
+    const history = base.branches.get(base.defaultBranch) ?? []
+    for (const oid of history) {
+      const c = base.commits.get(oid)
+      if (c) repo.commits.set(oid, c)
+    }
+    repo.branches.set(base.defaultBranch, [...history])
+    return repo
+  }
+
+  /** Delete a repository (a fork going away): its pull requests keep their last head commit. */
+  deleteRepo(fullName: string): void {
+    const gone = this.repo(fullName)
+    for (const repo of this.repos.values()) {
+      for (const pull of repo.pulls) {
+        if (pull.headRepository?.toLowerCase() !== fullName.toLowerCase()) continue
+        const head = gone.branches.get(pull.headRefName)?.at(-1) ?? null
+        const commit = head ? gone.commits.get(head) : undefined
+        if (commit) repo.commits.set(commit.oid, commit)
+        pull.lastHeadOid = head
+        pull.headRepository = null
+      }
+    }
+    this.repos.delete(fullName.toLowerCase())
+  }
+
+  /**
+   * Merge a pull request into its base. Merging into the default branch
+   * closes the issues its body's closing keywords name, the pull request as
+   * the ClosedEvent's closer, the merger as its actor.
+   */
+  mergePullRequest(fullName: string, number: number, actor: string): SandboxCommit {
+    const repo = this.repo(fullName)
+    const pull = repo.pulls.find((p) => p.number === number)
+    if (!pull) throw new Error(`sandbox: no pull request ${fullName}#${number}`)
+    if (pull.state !== 'OPEN') throw new Error(`sandbox: ${fullName}#${number} is not open`)
+    const at = this.now()
+    const merge = this.pushCommit(
+      repo,
+      fullName,
+      pull.baseRefName,
+      `Merge pull request #${number} from ${pull.headRepository ?? 'a deleted fork'}/${pull.headRefName}\n\n${pull.title}`,
+      actor
+    )
+    pull.state = 'MERGED'
+    pull.mergedAt = at
+    pull.updatedAt = at
+    if (pull.baseRefName === repo.defaultBranch) {
+      for (const n of pull.closes) {
+        const issue = repo.issues.find((i) => i.number === n)
+        if (issue) this.closeIssue(issue, actor, { kind: 'pull', number })
+      }
+    }
+    return merge
+  }
+
+  private pushCommit(
+    repo: SandboxRepo,
+    fullName: string,
+    branch: string,
+    message: string,
+    author: string
+  ): SandboxCommit {
     const history = repo.branches.get(branch) ?? [...(repo.branches.get(repo.defaultBranch) ?? [])]
     const commit: SandboxCommit = {
       oid: fakeOid(`${fullName}/${branch}/${history.length}/${message}/${this.nextId()}`),
@@ -379,23 +479,45 @@ export class GitHubStore {
     return commit
   }
 
-  /** Open a pull request from a branch, closing the given issues. */
+  /**
+   * Open a pull request from a branch, closing the given issues. The head
+   * lives in the repository itself unless `headRepository` names a fork
+   * (created on first use; push to it with `commit(fork, branch, …)`).
+   * Anyone can open one from a fork, with any branch name and any "Closes #N".
+   */
   openPullRequest(
     fullName: string,
-    input: { head: string; author: string; closes: number[]; title?: string; isDraft?: boolean }
+    input: {
+      head: string
+      author: string
+      closes: number[]
+      title?: string
+      isDraft?: boolean
+      headRepository?: string
+      authorAssociation?: string
+    }
   ): SandboxPullRequest {
     const repo = this.repo(fullName)
     const number = repo.nextNumber++
     const at = this.now()
+    const headRepository = input.headRepository ?? `${repo.owner}/${repo.name}`
+    const isCrossRepository = headRepository.toLowerCase() !== fullName.toLowerCase()
+    if (isCrossRepository) this.addFork(fullName, headRepository)
     const pull: SandboxPullRequest = {
       id: nodeId('PullRequest', `${repo.databaseId}/${number}`),
       number,
       title: input.title ?? `Changes from ${input.head}`,
       body: input.closes.map((n) => `Closes #${n}`).join('\n'),
       headRefName: input.head,
+      headRepository,
+      isCrossRepository,
+      lastHeadOid: null,
       baseRefName: repo.defaultBranch,
       author: input.author,
+      // Pushing a branch to the repository itself takes write access.
+      authorAssociation: input.authorAssociation ?? (isCrossRepository ? 'NONE' : 'COLLABORATOR'),
       state: 'OPEN',
+      mergedAt: null,
       isDraft: input.isDraft ?? false,
       closes: input.closes,
       createdAt: at,
@@ -415,6 +537,27 @@ export class GitHubStore {
     return oid ? (repo.commits.get(oid) ?? null) : null
   }
 
+  /** A pull request's head commit: its branch's tip in the head repository, or the last one seen. */
+  pullHead(repo: SandboxRepo, pull: SandboxPullRequest): SandboxCommit | null {
+    if (pull.headRepository) {
+      const head = this.repos.get(pull.headRepository.toLowerCase())
+      const oid = head?.branches.get(pull.headRefName)?.at(-1)
+      return oid ? (head?.commits.get(oid) ?? null) : null
+    }
+    return pull.lastHeadOid ? (repo.commits.get(pull.lastHeadOid) ?? null) : null
+  }
+
+  /** A commit by oid, in this repository or any other (a fork's). */
+  findCommit(fullName: string, oid: string): SandboxCommit | null {
+    const own = this.repo(fullName).commits.get(oid)
+    if (own) return own
+    for (const repo of this.repos.values()) {
+      const c = repo.commits.get(oid)
+      if (c) return c
+    }
+    return null
+  }
+
   /** Set a commit's CI: one check run (and its suite) in the given state. */
   setCI(
     fullName: string,
@@ -422,7 +565,7 @@ export class GitHubStore {
     ci: 'green' | 'red' | 'pending' | 'missing' | 'blocked',
     name = 'test'
   ): void {
-    const commit = this.repo(fullName).commits.get(oid)
+    const commit = this.findCommit(fullName, oid)
     if (!commit) throw new Error(`sandbox: no commit ${oid}`)
     const shapes: Record<
       typeof ci,
@@ -451,4 +594,14 @@ export class GitHubStore {
     commit.checkSuites = shape.suite ? [{ id: this.nextId(), ...shape.suite }] : []
     commit.statuses = []
   }
+}
+
+/**
+ * Issue numbers a message closes with GitHub's closing keywords (close,
+ * closes, closed, fix, fixes, fixed, resolve, resolves, resolved; any case;
+ * an optional colon) followed by `#N` of the same repository.
+ */
+export function closingReferences(text: string): number[] {
+  const pattern = /\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?):?\s+#(\d+)\b/gi
+  return [...new Set([...text.matchAll(pattern)].map((m) => Number(m[1])))]
 }

@@ -27,13 +27,14 @@ import { z } from 'zod'
 import { MARKER } from '../core/bookkeeping.js'
 import { runBranch } from '../core/prompts.js'
 import type { Delivery } from '../core/types.js'
-import type { RepoRef } from '../config.js'
+import { AUTHOR_ASSOCIATIONS, type AuthorAssociation, type RepoRef } from '../config.js'
 import {
   ConflictError,
   PartialWriteError,
   RateLimitedError,
   type CandidateIssue,
   type ChangeResult,
+  type Closer,
   type CommitFact,
   type ForgedComment,
   type GitHubPort,
@@ -46,6 +47,7 @@ import {
   type World
 } from '../loop/ports.js'
 import { ciStatus } from './ci.js'
+import { asPermissionError } from './errors.js'
 import type { GitHubClient, GitHubClients } from './client.js'
 import { COMMENTS_QUERY, COMMENT_BODY_QUERY, WORLD_QUERY, changeMutation } from './queries.js'
 
@@ -107,12 +109,23 @@ const commentSchema = z.object({
 })
 type CommentNode = z.infer<typeof commentSchema>
 
+const closerSchema = z
+  .object({
+    __typename: z.string(),
+    number: z.number().optional(),
+    oid: z.string().optional(),
+    url: z.string().optional()
+  })
+  .nullable()
+  .optional()
+
 const timelineSchema = z
   .object({
     __typename: z.string(),
     createdAt: z.string().optional(),
     actor: login.optional(),
-    label: z.object({ name: z.string() }).nullable().optional()
+    label: z.object({ name: z.string() }).nullable().optional(),
+    closer: closerSchema
   })
   .nullable()
 
@@ -125,6 +138,10 @@ const pullSchema = z
     state: z.enum(['OPEN', 'CLOSED', 'MERGED']),
     isDraft: z.boolean(),
     createdAt: z.string(),
+    mergedAt: z.string().nullable(),
+    isCrossRepository: z.boolean(),
+    headRepository: z.object({ nameWithOwner: z.string() }).nullable(),
+    authorAssociation: z.string(),
     author: login,
     commits: z.object({
       nodes: z.array(z.object({ commit: z.object({ oid: z.string(), ...checks }) }).nullable())
@@ -408,9 +425,10 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
           url: node.url,
           createdAt: node.createdAt,
           author: node.author?.login ?? null,
-          authorAssociation: node.authorAssociation as CandidateIssue['authorAssociation'],
+          authorAssociation: asAssociation(node.authorAssociation),
           labels,
           closedByOthersPullRequest: foreign ? { number: foreign.number, url: foreign.url } : null,
+          pullRequests: pulls.filter((p) => p.state !== 'CLOSED'),
           statusComment: status,
           forgedComments: forged
         })
@@ -492,7 +510,22 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       .reverse()
       .find((i) => i?.__typename === 'ClosedEvent')
     const actor = closed?.actor?.login ?? null
-    return { login: actor, byViewer: sameIdentity(actor, viewer) }
+    return {
+      login: actor,
+      byViewer: sameIdentity(actor, viewer),
+      at: closed?.createdAt ?? null,
+      closer: closerOf(closed?.closer ?? null)
+    }
+  }
+
+  function closerOf(closer: z.infer<typeof closerSchema>): Closer | null {
+    if (!closer) return null
+    if (closer.__typename === 'PullRequest' && closer.number !== undefined && closer.url)
+      return { kind: 'pull-request', number: closer.number, url: closer.url }
+    if (closer.__typename === 'Commit' && closer.oid && closer.url)
+      return { kind: 'commit', sha: closer.oid, url: closer.url }
+    // A project (ProjectV2) or a kind GitHub adds later: not a delivery we know.
+    return null
   }
 
   function pullRequestsOf(node: IssueNode, viewer: string): PullRequestFact[] {
@@ -511,6 +544,10 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
         state: pr.state,
         isDraft: pr.isDraft,
         createdAt: pr.createdAt,
+        isCrossRepository: pr.isCrossRepository,
+        headRepository: pr.headRepository?.nameWithOwner ?? null,
+        authorAssociation: asAssociation(pr.authorAssociation),
+        mergedAt: pr.mergedAt,
         // Only the head commit's CI counts; without it (not yet reported) CI is missing.
         ci: head ? ciOf(head) : { status: 'missing', url: null }
       })
@@ -566,7 +603,17 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       })
       nodeId = res.data.node_id
     } catch (error) {
-      if ((error as { status?: number }).status !== 422) throw asRateLimited(error) ?? error
+      if ((error as { status?: number }).status !== 422) {
+        throw (
+          asRateLimited(error) ??
+          asPermissionError(
+            error,
+            'issues: write',
+            `create the label '${name}' in ${repo.fullName}`
+          ) ??
+          error
+        )
+      }
       // Created meanwhile (or by a human): look it up.
       const res = await reader.request('GET /repos/{owner}/{repo}/labels/{name}', {
         owner: repo.owner,
@@ -643,6 +690,12 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     } catch (error) {
       const limited = asRateLimited(error)
       if (limited) throw limited
+      const denied = asPermissionError(
+        error,
+        'issues: write',
+        `change ${repo.fullName}#${change.issue}`
+      )
+      if (denied && !(error as { data?: unknown }).data) throw denied
       const partial = error as {
         data?: Record<string, unknown> | null
         errors?: { path?: (string | number)[]; message: string }[]
@@ -654,6 +707,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       const applied = aliases.filter((a) => !failed.has(a) && partial.data?.[a] != null)
       const messages = partial.errors.map((e) => e.message).join('; ')
       if (applied.length === 0) {
+        if (denied) throw denied
         throw new Error(
           `GitHub refused the changes to ${repo.fullName}#${change.issue}: ${messages}`,
           { cause: error }
@@ -702,8 +756,31 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       return { viewer, repos, rateLimit }
     },
     apply,
+    missingLabels(repo: RepoRef): string[] {
+      const ids = labelIds.get(repo.key)
+      if (!ids) return []
+      return [options.labels.ready, options.labels.inProgress, options.labels.human].filter(
+        (name) => !ids.has(name.toLowerCase())
+      )
+    },
+    async createLabel(repo: RepoRef, name: string): Promise<void> {
+      const allowed = allowlist.get(repo.key)
+      if (!allowed) {
+        throw new Error(
+          `refusing to create a label in ${repo.fullName}: it is not in the repos allowlist`
+        )
+      }
+      await labelId(allowed, name, true)
+    },
     rateLimit: () => lastRateLimit
   }
+}
+
+/** GitHub's association, or NONE for one this version doesn't know (never more trust than known). */
+function asAssociation(value: string): AuthorAssociation {
+  return (AUTHOR_ASSOCIATIONS as readonly string[]).includes(value)
+    ? (value as AuthorAssociation)
+    : 'NONE'
 }
 
 /** A rate-limit failure as the loop's {@link RateLimitedError}, or null. */

@@ -46,7 +46,10 @@ const ISSUE = `
       __typename
       ... on LabeledEvent { createdAt actor { login } label { name } }
       ... on UnlabeledEvent { createdAt actor { login } label { name } }
-      ... on ClosedEvent { createdAt actor { login } }
+      ... on ClosedEvent {
+        createdAt actor { login }
+        closer { __typename ... on PullRequest { number url } ... on Commit { oid url } }
+      }
     }
   }
   comments(first: 50) {
@@ -55,7 +58,8 @@ const ISSUE = `
   }
   closedByPullRequestsReferences(first: 5, includeClosedPrs: true) {
     nodes {
-      number url headRefName headRefOid state isDraft createdAt
+      number url headRefName headRefOid state isDraft createdAt mergedAt
+      isCrossRepository headRepository { nameWithOwner } authorAssociation
       author { login }
       commits(last: 1) { nodes { commit { oid ${CHECKS} } } }
     }

@@ -110,7 +110,20 @@ export interface PullRequestFact {
   isDraft: boolean
   createdAt: string
   ci: CIReport
+  /** GitHub's isCrossRepository: the head lives in a fork. */
+  isCrossRepository: boolean
+  /** `owner/name` of the head repository; null when it is gone (deleted fork). */
+  headRepository: string | null
+  /** The pull request author's association with the repository. */
+  authorAssociation: AuthorAssociation
+  /** When it merged, if it did. */
+  mergedAt: string | null
 }
+
+/** What closed an issue, from GitHub's ClosedEvent.closer. */
+export type Closer =
+  | { kind: 'pull-request'; number: number; url: string }
+  | { kind: 'commit'; sha: string; url: string }
 
 export interface CommitFact {
   sha: string
@@ -162,8 +175,17 @@ export interface TrackedIssue {
   url: string
   state: 'OPEN' | 'CLOSED'
   labels: string[]
-  /** Who closed it, when closed. */
-  closedBy: { login: string | null; byViewer: boolean } | null
+  /**
+   * Who closed it, when and with what (the latest ClosedEvent), when closed.
+   * `closer` is the pull request or commit whose closing keyword closed it;
+   * null when closed by hand (or the event is out of the timeline's window).
+   */
+  closedBy: {
+    login: string | null
+    byViewer: boolean
+    at: string | null
+    closer: Closer | null
+  } | null
   /** Recent label changes, oldest first. */
   labelEvents: LabelEventFact[]
   statusComment: StatusComment | null
@@ -187,6 +209,8 @@ export interface CandidateIssue {
   labels: string[]
   /** A PR by someone else already closes it. */
   closedByOthersPullRequest: { number: number; url: string } | null
+  /** Open and merged PRs that close this issue, newest first (facts; policy decides what they mean). */
+  pullRequests: PullRequestFact[]
   /** The loop's comment, if it already wrote one (a resumed claim, or an earlier run). */
   statusComment: StatusComment | null
   forgedComments: ForgedComment[]
@@ -238,6 +262,13 @@ export interface GitHubPort {
   readWorld(): Promise<World>
   /** Apply one run's changes, in order: comment, labels, close. */
   apply(change: RunChange): Promise<ChangeResult>
+  /**
+   * The loop's own labels (ready, in-progress, human) that the last
+   * `readWorld` did not find in `repo`; empty when it was not read.
+   */
+  missingLabels?(repo: RepoRef): string[]
+  /** Create one of the loop's labels, with its colour and description. */
+  createLabel?(repo: RepoRef, name: string): Promise<void>
 }
 
 /** The primary rate limit is spent: write nothing more this tick. */
@@ -256,6 +287,24 @@ export class ConflictError extends Error {
   constructor(message: string) {
     super(message)
     this.name = 'ConflictError'
+  }
+}
+
+/**
+ * GitHub refused a request for lack of permission (401, or 403 that is not a
+ * rate limit): it will refuse it again until someone changes the token, so
+ * the step fails, naming what is missing.
+ */
+export class PermissionError extends Error {
+  constructor(
+    message: string,
+    /** The permission to grant, as a workflow's `permissions:` says it (`issues: write`). */
+    readonly permission: string,
+    /** The HTTP status GitHub answered (401, 403), or 200 for a GraphQL FORBIDDEN. */
+    readonly status: number
+  ) {
+    super(message)
+    this.name = 'PermissionError'
   }
 }
 
