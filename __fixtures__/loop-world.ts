@@ -149,6 +149,8 @@ export class FakeWorld {
   dispatchError: string | null = null
   /** Repositories (by key) GitHub can't read this tick. */
   readonly unreadable = new Set<string>()
+  /** When set, every dispatch throws what it returns (typed agent failures). */
+  dispatchFailure: (() => Error) | null = null
   now = new Date('2026-11-24T08:00:00.000Z')
   private effects = 0
   private crashAt: number | null = null
@@ -629,6 +631,7 @@ export class FakeWorld {
       this.alive()
       if (this.agentDown) throw new Error('T3 server at http://t3 is unreachable')
       if (this.dispatchError !== null) throw new Error(this.dispatchError)
+      if (this.dispatchFailure) throw this.dispatchFailure()
       this.dispatchCalls.push(request)
       const issue = this.issue(request.repo.fullName, request.issue)
       const steps = [

@@ -42,6 +42,7 @@ import type { CandidateIssue, RepoWorld } from './ports.js'
 import type { RunRow } from './report.js'
 import { failDispatch, newRecord, recordMatches, recordThread } from './run-view.js'
 import { firstTurnPrompt } from '../core/prompts.js'
+import { PermanentDispatchError } from './ports.js'
 import { CommentWriter, errorMessage, row, type LoopSettings } from './watcher.js'
 
 export interface PollerLimits {
@@ -114,6 +115,10 @@ export async function pollCandidates(input: PollerInput): Promise<RunRow[]> {
     }
     if ((perRepo.get(repo.key) ?? 0) >= limits.maxConcurrentPerRepo) {
       skip(`waiting: max-concurrent-per-repo (${limits.maxConcurrentPerRepo}) runs in flight`)
+      continue
+    }
+    if (input.effects.agentUnavailable) {
+      skip(`not claimed: the agent can't be used this tick (${input.effects.agentUnavailable})`)
       continue
     }
     for (const forged of candidate.forgedComments) {
@@ -222,7 +227,10 @@ async function claim(
   } catch (failure) {
     if (failure instanceof Error && failure.name === 'RateLimitedError') throw failure
     error = errorMessage(failure)
-    record = failDispatch(record, error)
+    if (failure instanceof PermanentDispatchError) {
+      input.warn(`${repo.fullName}#${candidate.number}: the agent can't be started: ${error}`)
+    }
+    record = failDispatch(record, failure)
   }
 
   // 3. the result.

@@ -23,7 +23,12 @@ import { render, type ChecklistFacts } from '../core/checklist.js'
 import { runWork, type LoopLabels, type RunEvidence } from '../core/evidence.js'
 import type { AnyReason, CIStatus, Delivery, Phase } from '../core/types.js'
 import type { RepoRef } from '../config.js'
-import type { CIReport, TrackedIssue } from './ports.js'
+import {
+  AgentUnavailableError,
+  PermanentDispatchError,
+  type CIReport,
+  type TrackedIssue
+} from './ports.js'
 
 export type { LoopLabels }
 
@@ -155,20 +160,29 @@ export function recordThread(
   }
 }
 
+/** A dispatch that failed this many ticks in a row hands the run back. */
+export const MAX_DISPATCH_FAILURES = 3
+
 /**
  * A dispatch under the record's intent failed: count it and keep the error
- * (cut to fit) for the checklist. The one place dispatch failures are counted.
+ * (cut to fit) for the checklist. The one place dispatch failures are
+ * counted. A permanent failure (the configuration must change first) counts
+ * as all of them at once, so the run is handed back now, once; an agent that
+ * can't be used at all is not the run's fault and is not counted.
  */
-export function failDispatch(record: RunRecord, error: string): RunRecord {
+export function failDispatch(record: RunRecord, error: unknown): RunRecord {
   const intent = record.intent
   if (!intent) return record
+  const failures =
+    error instanceof PermanentDispatchError
+      ? Math.max(MAX_DISPATCH_FAILURES, intent.failures + 1)
+      : error instanceof AgentUnavailableError
+        ? intent.failures
+        : intent.failures + 1
+  const message = error instanceof Error ? error.message : String(error)
   return {
     ...record,
-    intent: {
-      ...intent,
-      failures: intent.failures + 1,
-      lastError: fitText(error, TEXT_LIMITS.error)
-    }
+    intent: { ...intent, failures, lastError: fitText(message, TEXT_LIMITS.error) }
   }
 }
 

@@ -53,7 +53,14 @@ import {
 } from '../core/types.js'
 import type { AuthorAssociation, Mode, RepoRef } from '../config.js'
 import type { Effects } from './effects.js'
-import type { AgentSnapshot, Notification, StatusComment, TrackedIssue } from './ports.js'
+import {
+  AgentUnavailableError,
+  PermanentDispatchError,
+  type AgentSnapshot,
+  type Notification,
+  type StatusComment,
+  type TrackedIssue
+} from './ports.js'
 import type { RunRow } from './report.js'
 import {
   attemptKey,
@@ -61,6 +68,7 @@ import {
   doorbellKey,
   endRecord,
   failDispatch,
+  MAX_DISPATCH_FAILURES,
   newRecord,
   noteDecision,
   phaseOf,
@@ -76,8 +84,7 @@ import {
   type PushedFact
 } from './run-view.js'
 
-/** A dispatch that failed this many ticks in a row hands the run back. */
-export const MAX_DISPATCH_FAILURES = 3
+export { MAX_DISPATCH_FAILURES }
 
 /** The outbox channel of the `notify-mention` notice (a comment on the issue). */
 export const MENTION_CHANNEL = 'mention'
@@ -229,7 +236,11 @@ async function drive(ctx: RunContext, comment: StatusComment, start: RunRecord):
 
   let dispatchError: string | null = null
   if (record.intent) {
-    const outcome = await fulfilIntent(ctx, record, pushed, { fresh: false })
+    // An intent already at the limit failed permanently last tick: hand back without trying again.
+    const outcome =
+      record.intent.failures >= MAX_DISPATCH_FAILURES
+        ? { record, error: null }
+        : await fulfilIntent(ctx, record, pushed, { fresh: false })
     record = outcome.record
     dispatchError = outcome.error
     if (record.intent && record.intent.failures >= MAX_DISPATCH_FAILURES) {
@@ -336,7 +347,10 @@ async function fulfilIntent(
   } catch (error) {
     if (isRateLimited(error)) throw error
     const message = errorMessage(error)
-    return { record: failDispatch(record, message), error: message }
+    if (error instanceof PermanentDispatchError) {
+      ctx.warn(`${repo.fullName}#${issue.number}: the agent can't be started: ${message}`)
+    }
+    return { record: failDispatch(record, error), error: message }
   }
 }
 
