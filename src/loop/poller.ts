@@ -25,7 +25,15 @@ import type { RunRow } from './report.js'
 import { newRecord, recordMatches, recordThread } from './run-view.js'
 import { firstTurnPrompt } from '../core/prompts.js'
 import { recordProblem } from '../core/record-checks.js'
-import { CommentWriter, errorMessage, row, sealFor, type LoopSettings } from './watcher.js'
+import { PermanentDispatchError } from './ports.js'
+import {
+  CommentWriter,
+  errorMessage,
+  failedIntent,
+  row,
+  sealFor,
+  type LoopSettings
+} from './watcher.js'
 
 export interface PollerLimits {
   maxConcurrent: number
@@ -84,6 +92,10 @@ export async function pollCandidates(input: PollerInput): Promise<RunRow[]> {
     }
     if ((perRepo.get(repo.key) ?? 0) >= limits.maxConcurrentPerRepo) {
       skip(`waiting: max-concurrent-per-repo (${limits.maxConcurrentPerRepo}) runs in flight`)
+      continue
+    }
+    if (input.effects.agentUnavailable) {
+      skip(`not claimed: the agent can't be used this tick (${input.effects.agentUnavailable})`)
       continue
     }
     for (const forged of candidate.forgedComments) {
@@ -187,10 +199,10 @@ async function claim(
   } catch (failure) {
     if (failure instanceof Error && failure.name === 'RateLimitedError') throw failure
     error = errorMessage(failure)
-    record = {
-      ...record,
-      intent: { ...intent, failures: intent.failures + 1, lastError: error.slice(0, 500) }
+    if (failure instanceof PermanentDispatchError) {
+      input.warn(`${repo.fullName}#${candidate.number}: the agent can't be started: ${error}`)
     }
+    record = { ...record, intent: failedIntent(intent, failure) }
   }
 
   // 3. the result.

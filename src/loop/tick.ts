@@ -8,13 +8,17 @@
  * 3. Watch: each tracked issue is driven by the watcher. A failure on one run
  *    (an API error, an agent that is down) is reported on its row and the
  *    tick goes on with the others.
- * 4. Poll (only in `mode: on`): claim candidates up to the caps.
- * 5. Report: a row per run, totals, warnings, and what a dry run would do.
+ * 4. Poll (only in `mode: on`): create the loop's labels a repository lacks
+ *    (so a maintainer has `ready-for-agent` to put on issues from the first
+ *    tick on), then claim candidates up to the caps.
+ * 5. Report: a row per run, totals, warnings, what a dry run would do, and
+ *    the writes GitHub refused for lack of permission (which fail the step).
  *
  * The tick reads time once, at its start, through the Clock port.
  */
 import { decode } from '../core/bookkeeping.js'
 import type { AuthorAssociation } from '../config.js'
+import type { RepoWorld } from './ports.js'
 import { Effects } from './effects.js'
 import { pollCandidates } from './poller.js'
 import type {
@@ -44,6 +48,8 @@ export interface TickDeps {
   log?: {
     info(message: string): void
     warning(message: string): void
+    /** Decision traces: visible with step debug logging. */
+    debug?(message: string): void
     group?<T>(name: string, fn: () => Promise<T>): Promise<T>
   }
 }
@@ -68,6 +74,12 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
   if (repoErrors.length === world.repos.length && world.repos.length > 0) {
     throw new Error(
       `no allowlisted repository could be read: ${repoErrors.map((e) => `${e.repo}: ${e.error}`).join('; ')}`
+    )
+  }
+
+  for (const w of world.repos) {
+    deps.log?.debug?.(
+      `${w.repo.fullName}: ${w.error === null ? `read ${w.tracked.length} tracked issue(s), ${w.candidates.length} candidate(s), default branch ${w.defaultBranch}` : `not read: ${w.error}`}`
     )
   }
 
@@ -116,6 +128,9 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
     else await watchRepo()
   }
 
+  const labelsCreated =
+    settings.mode === 'on' ? await createMissingLabels(world.repos, deps.github, effects, warn) : []
+
   if (settings.mode === 'on' && !effects.writesStopped) {
     rows.push(
       ...(await pollCandidates({
@@ -141,8 +156,38 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
     counts: { ...effects.counts },
     writesStopped: effects.writesStopped,
     plan: effects.plan,
-    undeliverable
+    undeliverable,
+    labelsCreated,
+    permissionFailures: effects.permissionFailures
   }
+}
+
+/**
+ * The loop's labels a readable repository lacks, created with their colours
+ * and descriptions: only when missing, so a quiet tick still writes nothing.
+ * A failure is a warning (and, for lack of permission, fails the step
+ * through the Effects gate); the tick goes on.
+ */
+async function createMissingLabels(
+  repos: readonly RepoWorld[],
+  github: GitHubPort,
+  effects: Effects,
+  warn: (message: string) => void
+): Promise<string[]> {
+  const created: string[] = []
+  for (const w of repos) {
+    if (w.error !== null) continue
+    for (const name of github.missingLabels?.(w.repo) ?? []) {
+      try {
+        await effects.createLabel(w.repo, name)
+        created.push(`${w.repo.fullName}: ${name}`)
+      } catch (error) {
+        warn(`Could not create the label '${name}' in ${w.repo.fullName}: ${errorMessage(error)}`)
+        break
+      }
+    }
+  }
+  return created
 }
 
 /** A run still occupies a concurrency slot unless it ended or was skipped. */

@@ -20,7 +20,12 @@
  * half-failed (its in-progress label is still there) and delivering its
  * doorbell from the outbox, with retries.
  */
-import { decode, type RecordSeal, type RunRecord } from '../core/bookkeeping.js'
+import {
+  decode,
+  type DispatchIntent,
+  type RecordSeal,
+  type RunRecord
+} from '../core/bookkeeping.js'
 import { recordProblem } from '../core/record-checks.js'
 import { REASON_TEXT } from '../core/checklist.js'
 import { dueChannels, isSettled, openOutboxEntry, recordDelivery } from '../core/outbox.js'
@@ -37,7 +42,14 @@ import {
 } from '../core/types.js'
 import type { Mode, RepoRef } from '../config.js'
 import type { Effects } from './effects.js'
-import type { AgentSnapshot, Notification, StatusComment, TrackedIssue } from './ports.js'
+import {
+  AgentUnavailableError,
+  PermanentDispatchError,
+  type AgentSnapshot,
+  type Notification,
+  type StatusComment,
+  type TrackedIssue
+} from './ports.js'
 import type { RunRow } from './report.js'
 import {
   attemptKey,
@@ -61,6 +73,22 @@ import {
 
 /** A dispatch that failed this many ticks in a row hands the run back. */
 export const MAX_DISPATCH_FAILURES = 3
+
+/**
+ * A failed dispatch, counted against its intent. A permanent failure (the
+ * configuration must change first) counts as all of them at once, so the run
+ * is handed back now, once; an agent that can't be used at all is not the
+ * run's fault and is not counted.
+ */
+export function failedIntent(intent: DispatchIntent, error: unknown): DispatchIntent {
+  const failures =
+    error instanceof PermanentDispatchError
+      ? Math.max(MAX_DISPATCH_FAILURES, intent.failures + 1)
+      : error instanceof AgentUnavailableError
+        ? intent.failures
+        : intent.failures + 1
+  return { ...intent, failures, lastError: errorMessage(error).slice(0, 500) }
+}
 
 /** The parts of the configuration the loop itself uses. */
 export interface LoopSettings {
@@ -236,7 +264,11 @@ async function drive(ctx: RunContext, comment: StatusComment, start: RunRecord):
 
   let dispatchError: string | null = null
   if (record.intent) {
-    const outcome = await fulfilIntent(ctx, record, pushed, { fresh: false })
+    // An intent already at the limit failed permanently last tick: hand back without trying again.
+    const outcome =
+      record.intent.failures >= MAX_DISPATCH_FAILURES
+        ? { record, error: null }
+        : await fulfilIntent(ctx, record, pushed, { fresh: false })
     record = outcome.record
     dispatchError = outcome.error
     if (record.intent && record.intent.failures >= MAX_DISPATCH_FAILURES) {
@@ -339,11 +371,10 @@ async function fulfilIntent(
   } catch (error) {
     if (isRateLimited(error)) throw error
     const message = errorMessage(error)
-    const failed: RunRecord = {
-      ...record,
-      intent: { ...intent, failures: intent.failures + 1, lastError: message.slice(0, 500) }
+    if (error instanceof PermanentDispatchError) {
+      ctx.warn(`${repo.fullName}#${issue.number}: the agent can't be started: ${message}`)
     }
-    return { record: failed, error: message }
+    return { record: { ...record, intent: failedIntent(intent, error) }, error: message }
   }
 }
 
