@@ -61,6 +61,7 @@ export const LOOP_REASONS = [
   'record-missing',
   'record-corrupt',
   'record-edited',
+  'record-unverified',
   'emergency-stop',
   'dispatch-failed'
 ] as const

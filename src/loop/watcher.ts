@@ -27,14 +27,16 @@
  * posted once (looked up by its key before any retry), since GitHub may not
  * notify people mentioned by an edit.
  */
-import { decode, type OutboxEntry, type RunRecord } from '../core/bookkeeping.js'
+import { decode, type OutboxEntry, type RecordSeal, type RunRecord } from '../core/bookkeeping.js'
+import { recordProblem } from '../core/record-checks.js'
 import { noticeBody, noticeMarker, REASON_TEXT } from '../core/checklist.js'
 import {
   detectTakeover,
   hasLabel,
   ignoredNote,
   ignoredPullRequests,
-  mayHavePushed
+  mayHavePushed,
+  sameLabel
 } from '../core/evidence.js'
 import { dueChannels, isSettled, openOutboxEntry, recordDelivery } from '../core/outbox.js'
 import { firstTurnPrompt, fixForwardPrompt } from '../core/prompts.js'
@@ -54,7 +56,6 @@ import {
 import type { AuthorAssociation, Mode, RepoRef } from '../config.js'
 import type { Effects } from './effects.js'
 import {
-  AgentUnavailableError,
   PermanentDispatchError,
   type AgentSnapshot,
   type Notification,
@@ -99,6 +100,27 @@ export interface LoopSettings {
   mention: string | null
   /** Author associations whose pull requests count as a human taking over. */
   trustedAssociations: readonly AuthorAssociation[]
+  /** `state-secret`: when set, every record carries a MAC and only records whose MAC verifies are trusted. */
+  stateSecret?: string | null
+}
+
+/** What a record's MAC binds it to, when a state secret is set. */
+export function sealFor(
+  settings: Pick<LoopSettings, 'stateSecret'>,
+  repo: RepoRef,
+  issue: { id: string; number: number }
+): RecordSeal | null {
+  return settings.stateSecret
+    ? { secret: settings.stateSecret, repo: repo.key, issue: issue.number, issueId: issue.id }
+    : null
+}
+
+/** When GitHub recorded the loop's own latest adding of the in-progress label, if in view. */
+export function labelledAt(issue: Pick<TrackedIssue, 'labelEvents'>, label: string): string | null {
+  const events = issue.labelEvents.filter(
+    (e) => sameLabel(e.label, label) && e.action === 'added' && e.byViewer
+  )
+  return events[events.length - 1]?.at ?? null
 }
 
 /** Everything one run's step needs. */
@@ -148,7 +170,8 @@ export class CommentWriter {
       issueUrl: this.ctx.issue.url,
       maxAttempts: s.policy.maxFixForwardAttempts,
       maxRuntimeSeconds: s.policy.maxRuntimeSeconds,
-      ci
+      ci,
+      seal: sealFor(s, this.ctx.repo, this.ctx.issue)
     })
     const commentChanged = body !== this.body
     const hasLabels = Boolean(labels.add?.length || labels.remove?.length || labels.close)
@@ -196,12 +219,27 @@ export async function stepRun(ctx: RunContext): Promise<RunRow> {
       comment.editor ? `(edited by @${comment.editor})` : null
     )
   }
-  const decoded = decode(comment.body)
+  const decoded = decode(comment.body, sealFor(settings, ctx.repo, issue))
+  if (decoded.kind === 'unverified') {
+    if (!inProgress) return skipRow(ctx, `status comment not trusted: ${decoded.reason}`)
+    return handBackUntrusted(ctx, comment, 'record-unverified', `(${decoded.reason})`)
+  }
   const record = decoded.kind === 'ok' ? decoded.record : null
   if (!record || !recordMatches(record, ctx.repo, issue.number)) {
     if (!inProgress) return skipRow(ctx, 'unreadable status comment; not in progress')
     const why = decoded.kind === 'corrupt' ? decoded.reason : 'the record belongs to another issue'
     return handBackUntrusted(ctx, comment, 'record-corrupt', `(${why})`)
+  }
+  const problem = recordProblem(record, {
+    repo: ctx.repo.key,
+    issue: issue.number,
+    issueUrl: issue.url,
+    now: ctx.now,
+    labelledAt: labelledAt(issue, settings.labels.inProgress)
+  })
+  if (problem) {
+    if (!inProgress) return skipRow(ctx, `status comment not trusted: ${problem}`)
+    return handBackUntrusted(ctx, comment, 'record-unverified', `(${problem})`)
   }
 
   if (record.terminal) return finishRun(ctx, comment, record)
