@@ -16,7 +16,8 @@
  */
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
-import type { T3ModelSelection } from '../config.js'
+import type { RepoRef, T3ModelSelection } from '../config.js'
+import type { AgentCheck } from '../core/check.js'
 import type { ThreadStatus } from '../core/types.js'
 import type {
   AgentPort,
@@ -58,6 +59,7 @@ const threadSchema = z.object({
 const projectSchema = z.object({
   id: z.string(),
   title: z.string().optional(),
+  defaultModelSelection: z.unknown().optional(),
   deletedAt: z.string().nullable().optional(),
   repositoryIdentity: z
     .object({
@@ -300,6 +302,52 @@ export function createT3Agent(options: T3Options): AgentPort {
       const thread = threads.get(threadId)
       // A thread without a turn is half a dispatch: dispatch() completes it.
       return thread && thread.latestTurn && !thread.deletedAt ? dispatched(threadId) : null
+    },
+
+    async check(repos: readonly RepoRef[]): Promise<AgentCheck> {
+      const backend = `T3 Code server at ${base}`
+      let projects: T3Project[]
+      try {
+        projects = (await readSnapshot()).projects
+      } catch (error) {
+        return {
+          backend,
+          reach: { ok: false, detail: `${(error as Error).message}.` },
+          repos: []
+        }
+      }
+      return {
+        backend,
+        reach: { ok: true, detail: 'reachable, and it accepted t3-token (read its snapshot).' },
+        repos: repos.map((repo) => {
+          let projectId: string
+          try {
+            projectId = projectFor(repo, projects)
+          } catch (error) {
+            return { repo: repo.fullName, ok: false, detail: `${(error as Error).message}.` }
+          }
+          const project = projects.find((p) => p.id === projectId)
+          if (!project) {
+            return {
+              repo: repo.fullName,
+              ok: false,
+              detail: `t3-projects maps it to ${projectId}, which ${base} doesn't have.`
+            }
+          }
+          if (!options.model && project.defaultModelSelection == null) {
+            return {
+              repo: repo.fullName,
+              ok: false,
+              detail: `project ${projectId} has no default model and t3-model is empty: set t3-model (e.g. codex:gpt-5-codex) or give the project a default model.`
+            }
+          }
+          return {
+            repo: repo.fullName,
+            ok: true,
+            detail: `project ${projectId}${project.title ? ` (${project.title})` : ''}, model ${options.model ? `${options.model.instanceId}:${options.model.model} (t3-model)` : "the project's default"}.`
+          }
+        })
+      }
     },
 
     async interrupt(query: ThreadQuery): Promise<void> {
