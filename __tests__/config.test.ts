@@ -167,7 +167,11 @@ describe('parseConfig', () => {
       't3-model': '{"instanceId":"codex","model":"gpt-5"}'
     })
     expect(t3.ok && !t3.off && t3.config.t3.projects).toEqual({ 'acme/widgets': 'proj-1' })
-    expect(t3.ok && !t3.off && t3.config.t3.model).toEqual({ instanceId: 'codex', model: 'gpt-5' })
+    expect(t3.ok && !t3.off && t3.config.t3.model).toEqual({
+      provider: 'codex',
+      instanceId: 'codex',
+      model: 'gpt-5'
+    })
     const colon = parseConfig({
       ...valid,
       't3-model': 'codex:gpt-5-codex',
@@ -177,7 +181,69 @@ describe('parseConfig', () => {
     expect(
       colon.ok &&
         !colon.off && [colon.config.t3.model, colon.config.notify.mention, colon.config.dryRun]
-    ).toEqual([{ instanceId: 'codex', model: 'gpt-5-codex' }, '@acme/team @sam', true])
+    ).toEqual([
+      { provider: 'codex', instanceId: 'codex', model: 'gpt-5-codex' },
+      '@acme/team @sam',
+      true
+    ])
+  })
+
+  describe('t3-model: only forms T3 decodes (ProviderInstanceId: a letter, then letters, digits, - or _, at most 64)', () => {
+    const model = (value: string) => {
+      const parsed = parseConfig({ ...valid, 't3-model': value })
+      return parsed.ok && !parsed.off ? parsed.config.t3.model : parsed.ok ? null : parsed.errors
+    }
+    it.each([
+      [
+        'claudeAgent:claude-sonnet-4-5',
+        { provider: 'claudeAgent', instanceId: 'claudeAgent', model: 'claude-sonnet-4-5' }
+      ],
+      ['codex/codex_work:gpt-5', { provider: 'codex', instanceId: 'codex_work', model: 'gpt-5' }],
+      ['codex_work:gpt-5', { instanceId: 'codex_work', model: 'gpt-5' }],
+      [`a${'b'.repeat(63)}:m`, { instanceId: `a${'b'.repeat(63)}`, model: 'm' }],
+      [
+        '{"instanceId":"work","provider":"codex","model":" gpt-5 "}',
+        { provider: 'codex', instanceId: 'work', model: 'gpt-5' }
+      ]
+    ])('accepts %s', (value, expected) => {
+      expect(model(value)).toEqual(expected)
+    })
+    it.each([
+      'gpt-5',
+      '1codex:gpt-5',
+      'co dex:gpt-5',
+      'codex.work:gpt-5',
+      `a${'b'.repeat(64)}:m`,
+      'codex:',
+      'bad driver/codex:gpt-5',
+      '{"instanceId":"codex"}',
+      '{"instanceId":"codex","model":"   "}',
+      '{"instanceId":"-x","model":"m"}',
+      '["codex","gpt-5"]',
+      '{not json'
+    ])('rejects %s naming t3-model', (value) => {
+      const errors = model(value)
+      expect(Array.isArray(errors) && errors.join('\n')).toMatch(/Input 't3-model'.*instance:model/)
+    })
+  })
+
+  describe('t3-url', () => {
+    const errorsOf = (url: string) => {
+      const parsed = parseConfig({ ...valid, 't3-url': url })
+      return parsed.ok ? '' : parsed.errors.join('\n')
+    }
+    it('refuses credentials and query strings, naming t3-url and never echoing the value', () => {
+      for (const url of [
+        'https://me:pw@t3.internal.test',
+        'https://t3.internal.test/?token=abc',
+        'https://t3.internal.test/#x'
+      ]) {
+        const errors = errorsOf(url)
+        expect(errors).toMatch(/Input 't3-url'/)
+        expect(errors).not.toContain('internal.test')
+      }
+      expect(errorsOf('https://t3.example.com/base')).toBe('')
+    })
   })
 })
 

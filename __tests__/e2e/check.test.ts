@@ -58,7 +58,7 @@ async function check(
   // Nothing written, whatever the outcome.
   expect(state(w)).toBe(before)
   expect(w.github.writes).toBe(0)
-  expect(Object.entries(w.t3.counts).filter(([k, n]) => k !== 'snapshot' && n > 0)).toEqual([])
+  expect(Object.entries(w.t3.counts).filter(([k, n]) => k.includes('.') && n > 0)).toEqual([])
   const lines = run.stdout
     .split('\n')
     .map((l) => l.replace(/^::(error|warning)::/, ''))
@@ -80,10 +80,10 @@ describe('mode: check', () => {
         expect.stringMatching(/^PASS acme\/widgets: issues: write: the token may/),
         expect.stringMatching(/^PASS acme\/widgets: labels: `ready-for-agent`/),
         expect.stringMatching(/^PASS identity: the loop acts as `afk-loop\[bot\]`/),
+        expect.stringMatching(/^PASS agent: T3 Code server \(t3-url\): reachable/),
         expect.stringMatching(
-          /^PASS agent: T3 Code server at http:\/\/127\.0\.0\.1:\d+: reachable/
+          /^PASS acme\/widgets: agent: project proj-acme-widgets, model codex:gpt-5-codex \(t3-model\)/
         ),
-        expect.stringMatching(/^PASS acme\/widgets: agent: project proj-acme-widgets/),
         expect.stringMatching(/^PASS schedule \(acme\/widgets\): a public repository/)
       ])
     )
@@ -166,7 +166,7 @@ describe('mode: check', () => {
     const { run, lines } = await check({}, { 't3-url': url })
     expect(run.code).not.toBe(0)
     expect(failing(lines)).toEqual([
-      expect.stringMatching(/^FAIL agent: T3 Code server at .*: T3 server at .* is unreachable/)
+      expect.stringMatching(/^FAIL agent: T3 Code server \(t3-url\): .*unreachable/)
     ])
   })
 
@@ -183,14 +183,16 @@ describe('mode: check', () => {
       w.t3.projects.length = 0
     })
     expect(failing(noProject.lines)).toEqual([
-      expect.stringMatching(/^FAIL acme\/widgets: agent: no T3 project on .* matches acme\/widgets/)
+      expect.stringMatching(/^FAIL acme\/widgets: agent: no T3 project matches acme\/widgets/)
     ])
     await world?.close()
     world = null
-    const noModel = await check({}, { 't3-model': '' })
+    const noModel = await check({}, { 't3-model': '' }, (w) => {
+      for (const project of w.t3.projects) project.defaultModelSelection = null
+    })
     expect(failing(noModel.lines)).toEqual([
       expect.stringMatching(
-        /^FAIL acme\/widgets: agent: project proj-acme-widgets has no default model and t3-model is empty/
+        /^FAIL acme\/widgets: agent: no model to start the agent with: set the t3-model input/
       )
     ])
   })

@@ -82,7 +82,7 @@ export async function probeRepository(
     labels: [],
     writes: []
   }
-  let data: CheckData | null = null
+  let data: CheckData | null
   try {
     data = await reader.graphql<CheckData>(CHECK_QUERY, {
       owner: repo.owner,

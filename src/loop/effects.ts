@@ -26,7 +26,7 @@ import type {
   RunChange,
   ThreadQuery
 } from './ports.js'
-import { PermissionError, RateLimitedError } from './ports.js'
+import { AgentUnavailableError, PermissionError, RateLimitedError } from './ports.js'
 import type { RepoRef } from '../config.js'
 
 /** A write GitHub refused for lack of permission, once per repository and permission. */
@@ -49,6 +49,8 @@ export class Effects {
   readonly plan: string[] = []
   /** Set once the primary rate limit is spent: why writing stopped. */
   writesStopped: string | null = null
+  /** Set once the agent says it can't be used at all this tick: why (no new run is claimed). */
+  agentUnavailable: string | null = null
   /** Writes refused for lack of permission. */
   readonly permissionFailures: PermissionFailure[] = []
 
@@ -121,7 +123,7 @@ export class Effects {
     }
     if (this.writesStopped) throw new RateLimitedError(this.writesStopped)
     try {
-      const thread = await this.agent.dispatch(request)
+      const thread = await this.watchAgent(this.agent.dispatch(request))
       this.counts.dispatches++
       return thread
     } catch (error) {
@@ -131,7 +133,17 @@ export class Effects {
   }
 
   find(query: { repo: ThreadQuery['repo']; key: string }): Promise<DispatchedThread | null> {
-    return this.agent.find(query)
+    return this.watchAgent(this.agent.find(query))
+  }
+
+  /** Note an agent that can't be used at all, so the poller claims nothing more this tick. */
+  private async watchAgent<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call
+    } catch (error) {
+      if (error instanceof AgentUnavailableError) this.agentUnavailable ??= error.message
+      throw error
+    }
   }
 
   async interrupt(query: ThreadQuery): Promise<void> {

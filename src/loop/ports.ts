@@ -70,6 +70,31 @@ export interface AgentPort {
   check?(repos: readonly RepoRef[]): Promise<AgentCheck>
 }
 
+/**
+ * A dispatch that cannot succeed until a human changes the configuration
+ * (e.g. no model to start the agent with): the run is handed back at once,
+ * with this message, instead of being retried up to the failure limit.
+ */
+export class PermanentDispatchError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'PermanentDispatchError'
+  }
+}
+
+/**
+ * The agent backend as a whole can't be used right now (token rejected or
+ * lacking a right, server unreachable, redirected, snapshot too large): not
+ * the run's fault, so it is not counted against the run, and no new run is
+ * claimed while it lasts.
+ */
+export class AgentUnavailableError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'AgentUnavailableError'
+  }
+}
+
 // --------------------------------------------------------------- github ---
 
 /** CI of one commit, computed by the adapter from checks and statuses. */
