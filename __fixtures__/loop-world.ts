@@ -568,7 +568,8 @@ export class FakeWorld {
         steps,
         interrupted: false
       })
-      const result = { threadId: request.key, url: `https://t3.example/threads/${request.key}` }
+      // Like the real T3 adapter: no link (a record links only into the repository).
+      const result = { threadId: request.key, url: null }
       this.landed()
       return result
     },
@@ -576,7 +577,7 @@ export class FakeWorld {
       this.alive()
       this.counts.finds++
       const t = this.threads.get(key)
-      return t ? { threadId: t.id, url: `https://t3.example/threads/${t.id}` } : null
+      return t ? { threadId: t.id, url: null } : null
     },
     interrupt: async ({ threadId }): Promise<void> => {
       this.alive()

@@ -53,6 +53,7 @@ export const INPUT_DEFAULTS = {
   'notify-webhook-url': '',
   'notify-webhook-secret': '',
   'notify-mention': '',
+  'state-secret': '',
   'dry-run': 'false'
 } as const
 
@@ -66,7 +67,8 @@ export const SECRET_INPUTS: readonly InputName[] = [
   't3-token',
   'notify-slack-webhook',
   'notify-webhook-url',
-  'notify-webhook-secret'
+  'notify-webhook-secret',
+  'state-secret'
 ]
 
 export const MODES = ['off', 'watch', 'on', 'stop'] as const
@@ -132,6 +134,8 @@ export interface Config {
     webhookSecret: string | null
     mention: string | null
   }
+  /** Key of the records' MAC; null = records are trusted by author only. */
+  stateSecret: string | null
   dryRun: boolean
 }
 
@@ -477,6 +481,14 @@ function parseRest(
     )
   }
 
+  const stateSecret = raw['state-secret'].trim() || null
+  if (stateSecret !== null && stateSecret.length < 16) {
+    problems.add(
+      'state-secret',
+      'is too short to be a secret: use at least 32 random characters (e.g. `openssl rand -hex 32`), stored as an Actions secret.'
+    )
+  }
+
   const dryRun = parseBoolean(raw['dry-run'])
   if (dryRun === null) {
     problems.add('dry-run', `'${raw['dry-run']}' must be true or false.`)
@@ -511,6 +523,7 @@ function parseRest(
     ignoreChecks: splitList(raw['ignore-checks']),
     templates,
     notify,
+    stateSecret,
     dryRun: dryRun ?? false
   }
 }

@@ -102,6 +102,7 @@ export function tickSettings(config: Config): TickSettings {
     policy: config.policy,
     templates: config.templates,
     mention: config.notify.mention,
+    stateSecret: config.stateSecret,
     dryRun: config.dryRun,
     maxConcurrent: config.maxConcurrent,
     maxConcurrentPerRepo: config.maxConcurrentPerRepo,

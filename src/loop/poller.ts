@@ -24,8 +24,16 @@ import type { CandidateIssue, RepoWorld } from './ports.js'
 import type { RunRow } from './report.js'
 import { newRecord, recordMatches, recordThread } from './run-view.js'
 import { firstTurnPrompt } from '../core/prompts.js'
+import { recordProblem } from '../core/record-checks.js'
 import { PermanentDispatchError } from './ports.js'
-import { CommentWriter, errorMessage, failedIntent, row, type LoopSettings } from './watcher.js'
+import {
+  CommentWriter,
+  errorMessage,
+  failedIntent,
+  row,
+  sealFor,
+  type LoopSettings
+} from './watcher.js'
 
 export interface PollerLimits {
   maxConcurrent: number
@@ -118,9 +126,19 @@ function startingRecord(
   candidate: CandidateIssue
 ): { record: RunRecord; resumed: boolean } {
   const comment = candidate.statusComment
-  const decoded = comment && !comment.editedByOther ? decode(comment.body) : null
+  const seal = sealFor(input.settings, repo, candidate)
+  const decoded = comment && !comment.editedByOther ? decode(comment.body, seal) : null
+  // An earlier record is carried over (its history, or a claim to resume)
+  // only if the loop can trust it; otherwise the claim starts afresh.
   const previous =
-    decoded?.kind === 'ok' && recordMatches(decoded.record, repo, candidate.number)
+    decoded?.kind === 'ok' &&
+    recordMatches(decoded.record, repo, candidate.number) &&
+    recordProblem(decoded.record, {
+      repo: repo.key,
+      issue: candidate.number,
+      issueUrl: candidate.url,
+      now: input.now
+    }) === null
       ? decoded.record
       : null
   const unfinished =

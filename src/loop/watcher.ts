@@ -20,7 +20,13 @@
  * half-failed (its in-progress label is still there) and delivering its
  * doorbell from the outbox, with retries.
  */
-import { decode, type DispatchIntent, type RunRecord } from '../core/bookkeeping.js'
+import {
+  decode,
+  type DispatchIntent,
+  type RecordSeal,
+  type RunRecord
+} from '../core/bookkeeping.js'
+import { recordProblem } from '../core/record-checks.js'
 import { REASON_TEXT } from '../core/checklist.js'
 import { dueChannels, isSettled, openOutboxEntry, recordDelivery } from '../core/outbox.js'
 import { firstTurnPrompt, fixForwardPrompt } from '../core/prompts.js'
@@ -92,6 +98,27 @@ export interface LoopSettings {
   policy: Policy
   templates: { first: string; fixForward: string }
   mention: string | null
+  /** `state-secret`: when set, every record carries a MAC and only records whose MAC verifies are trusted. */
+  stateSecret?: string | null
+}
+
+/** What a record's MAC binds it to, when a state secret is set. */
+export function sealFor(
+  settings: Pick<LoopSettings, 'stateSecret'>,
+  repo: RepoRef,
+  issue: { id: string; number: number }
+): RecordSeal | null {
+  return settings.stateSecret
+    ? { secret: settings.stateSecret, repo: repo.key, issue: issue.number, issueId: issue.id }
+    : null
+}
+
+/** When GitHub recorded the loop's own latest adding of the in-progress label, if in view. */
+export function labelledAt(issue: Pick<TrackedIssue, 'labelEvents'>, label: string): string | null {
+  const events = issue.labelEvents.filter(
+    (e) => e.label === label && e.action === 'added' && e.byViewer
+  )
+  return events[events.length - 1]?.at ?? null
 }
 
 /** Everything one run's step needs. */
@@ -142,7 +169,8 @@ export class CommentWriter {
       maxAttempts: s.policy.maxFixForwardAttempts,
       maxRuntimeSeconds: s.policy.maxRuntimeSeconds,
       ci,
-      mention: s.mention
+      mention: s.mention,
+      seal: sealFor(s, this.ctx.repo, this.ctx.issue)
     })
     const commentChanged = body !== this.body
     const hasLabels = Boolean(labels.add?.length || labels.remove?.length || labels.close)
@@ -190,12 +218,27 @@ export async function stepRun(ctx: RunContext): Promise<RunRow> {
       comment.editor ? `(edited by @${comment.editor})` : null
     )
   }
-  const decoded = decode(comment.body)
+  const decoded = decode(comment.body, sealFor(settings, ctx.repo, issue))
+  if (decoded.kind === 'unverified') {
+    if (!inProgress) return skipRow(ctx, `status comment not trusted: ${decoded.reason}`)
+    return handBackUntrusted(ctx, comment, 'record-unverified', `(${decoded.reason})`)
+  }
   const record = decoded.kind === 'ok' ? decoded.record : null
   if (!record || !recordMatches(record, ctx.repo, issue.number)) {
     if (!inProgress) return skipRow(ctx, 'unreadable status comment; not in progress')
     const why = decoded.kind === 'corrupt' ? decoded.reason : 'the record belongs to another issue'
     return handBackUntrusted(ctx, comment, 'record-corrupt', `(${why})`)
+  }
+  const problem = recordProblem(record, {
+    repo: ctx.repo.key,
+    issue: issue.number,
+    issueUrl: issue.url,
+    now: ctx.now,
+    labelledAt: labelledAt(issue, settings.labels.inProgress)
+  })
+  if (problem) {
+    if (!inProgress) return skipRow(ctx, `status comment not trusted: ${problem}`)
+    return handBackUntrusted(ctx, comment, 'record-unverified', `(${problem})`)
   }
 
   if (record.terminal) return finishRun(ctx, comment, record)
