@@ -365,7 +365,7 @@ describe('a quiet tick', () => {
     expect(report.rows.filter((r) => r.action === 'WAIT')).toHaveLength(100)
     expect(world.counts.writes - writes).toBe(0)
     expect(report.counts.writes).toBe(0)
-    expect(world.counts.snapshots).toBe(2) // one agent read per tick with runs in flight
+    expect(world.counts.snapshots).toBe(3) // one agent read per tick with runs in flight or to claim
   })
 })
 

@@ -401,7 +401,11 @@ export function createT3Agent(options: T3Options): AgentPort {
           }
         }
       } catch (error) {
-        return { error: error instanceof Error ? error.message : String(error), status: () => null }
+        return {
+          error: error instanceof Error ? error.message : String(error),
+          unavailable: error instanceof AgentUnavailableError,
+          status: () => null
+        }
       }
     },
 

@@ -33,6 +33,8 @@ export interface AgentSnapshot {
   status(threadId: string): ThreadStatus | null
   /** Why the whole snapshot could not be read, if it could not (all statuses are then null). */
   error: string | null
+  /** The error concerns the whole backend (token, network): no new run is claimed this tick. */
+  unavailable?: boolean
 }
 
 export interface DispatchRequest {

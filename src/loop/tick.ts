@@ -83,8 +83,12 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
     )
   }
 
-  const snapshot = await readAgent(deps.agent, threadsInFlight(world.repos))
+  // Read also when only claims are due: an agent that can't be used then claims nothing.
+  const claiming =
+    settings.mode === 'on' && world.repos.some((w) => w.error === null && w.candidates.length > 0)
+  const snapshot = await readAgent(deps.agent, threadsInFlight(world.repos), claiming)
   if (snapshot.error) warn(`The agent's status could not be read this tick: ${snapshot.error}`)
+  if (snapshot.error && snapshot.unavailable) effects.agentUnavailable = snapshot.error
 
   const rows: RunRow[] = []
   const touched = new Set<string>()
@@ -240,9 +244,13 @@ function originOf(
   return { repo: w.repo, has }
 }
 
-/** One agent read per tick, and none when nothing is in flight. Never throws. */
-async function readAgent(agent: AgentPort, queries: ThreadQuery[]): Promise<AgentSnapshot> {
-  if (queries.length === 0) return UNKNOWN_SNAPSHOT
+/** One agent read per tick, and none when nothing is in flight or to claim. Never throws. */
+async function readAgent(
+  agent: AgentPort,
+  queries: ThreadQuery[],
+  claiming: boolean
+): Promise<AgentSnapshot> {
+  if (queries.length === 0 && !claiming) return UNKNOWN_SNAPSHOT
   try {
     return await agent.snapshot(queries)
   } catch (error) {
