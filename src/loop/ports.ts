@@ -12,6 +12,7 @@
  *   writing for the rest of the tick.
  */
 import type { AuthorAssociation, RepoRef } from '../config.js'
+import type { AgentCheck } from '../core/check.js'
 import type { AnyReason, CIStatus, DoorbellKind, ThreadStatus } from '../core/types.js'
 
 /** Nothing in the loop reads time except through this. */
@@ -64,6 +65,11 @@ export interface AgentPort {
   find(query: { repo: RepoRef; key: string }): Promise<DispatchedThread | null>
   /** Stop a thread's work (emergency stop, human takeover). */
   interrupt(query: ThreadQuery): Promise<void>
+  /**
+   * `mode: check`: reading only, whether the backend answers, accepts the
+   * credentials, and could start a run in each repository. Never throws.
+   */
+  check?(repos: readonly RepoRef[]): Promise<AgentCheck>
 }
 
 /**

@@ -17,7 +17,7 @@
  * The tick reads time once, at its start, through the Clock port.
  */
 import { decode } from '../core/bookkeeping.js'
-import type { AuthorAssociation } from '../config.js'
+import type { AuthorAssociation, RepoRef } from '../config.js'
 import type { RepoWorld } from './ports.js'
 import { Effects } from './effects.js'
 import { pollCandidates } from './poller.js'
@@ -107,7 +107,8 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
           effects,
           warn,
           undeliverable: (u: { kind: string; error: string | null }) =>
-            undeliverable.push({ repo: repoWorld.repo.fullName, issue: issue.number, ...u })
+            undeliverable.push({ repo: repoWorld.repo.fullName, issue: issue.number, ...u }),
+          origin: (fullName: string, number: number) => originOf(world.repos, fullName, number)
         }
         let result: RunRow
         try {
@@ -224,6 +225,23 @@ function threadsInFlight(
     }
   }
   return queries
+}
+
+/**
+ * An allowlisted repository by name, and whether it still has an issue of
+ * this number this tick (open or tracked: the read model holds both).
+ */
+function originOf(
+  repos: readonly RepoWorld[],
+  fullName: string,
+  number: number
+): { repo: RepoRef; has: boolean | 'unread' } | null {
+  const w = repos.find((r) => r.repo.key === fullName.toLowerCase())
+  if (!w) return null
+  if (w.error !== null) return { repo: w.repo, has: 'unread' }
+  const has =
+    w.tracked.some((i) => i.number === number) || w.candidates.some((i) => i.number === number)
+  return { repo: w.repo, has }
 }
 
 /** One agent read per tick, and none when nothing is in flight or to claim. Never throws. */
