@@ -24,7 +24,7 @@
  * created (REST) the first time they are added.
  */
 import { z } from 'zod'
-import { MARKER } from '../core/bookkeeping.js'
+import { decode, MARKER } from '../core/bookkeeping.js'
 import { runBranch } from '../core/prompts.js'
 import type { Delivery } from '../core/types.js'
 import { AUTHOR_ASSOCIATIONS, type AuthorAssociation, type RepoRef } from '../config.js'
@@ -39,6 +39,7 @@ import {
   type ForgedComment,
   type GitHubPort,
   type LabelEventFact,
+  type NoticeQuery,
   type PullRequestFact,
   type RepoWorld,
   type RunChange,
@@ -49,7 +50,14 @@ import {
 import { ciStatus } from './ci.js'
 import { asPermissionError } from './errors.js'
 import type { GitHubClient, GitHubClients } from './client.js'
-import { COMMENTS_QUERY, COMMENT_BODY_QUERY, WORLD_QUERY, changeMutation } from './queries.js'
+import {
+  COMMENTS_QUERY,
+  COMMENT_BODY_QUERY,
+  NOTICE_QUERY,
+  TRUNK_QUERY,
+  WORLD_QUERY,
+  changeMutation
+} from './queries.js'
 
 // ---------------------------------------------------------------- schemas ---
 
@@ -178,6 +186,22 @@ const commitNode = z.object({
   ...checks
 })
 type CommitNode = z.infer<typeof commitNode>
+
+const trunkSchema = z.object({
+  repository: z
+    .object({
+      defaultBranchRef: z
+        .object({
+          target: z
+            .object({
+              history: z.object({ nodes: z.array(commitNode.nullable()) }).optional()
+            })
+            .nullable()
+        })
+        .nullable()
+    })
+    .nullable()
+})
 
 const worldSchema = z.object({
   viewer: z.object({ login: z.string() }),
@@ -385,7 +409,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       }
     }
 
-    const trunk = history.filter((c): c is CommitNode => c !== null)
+    let trunk = history.filter((c): c is CommitNode => c !== null)
     const tracked: TrackedIssue[] = []
     const candidates: CandidateIssue[] = []
     for (const { node, from } of issues.values()) {
@@ -434,6 +458,20 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
         })
       }
     }
+    // A run claimed under trunk delivery keeps it to its end, whatever the
+    // input says now: read the history it needs if the input didn't.
+    if (!base.withTrunk && tracked.some(claimedForTrunk)) {
+      const data = await query(
+        reader,
+        TRUNK_QUERY,
+        { owner: base.owner, name: base.name, trunkSince: base.trunkSince },
+        trunkSchema
+      )
+      trunk = (data.repository?.defaultBranchRef?.target?.history?.nodes ?? []).filter(
+        (c): c is CommitNode => c !== null
+      )
+      for (const issue of tracked) issue.trunkCommits = trunkCommitsOf(trunk, issue.number)
+    }
     tracked.sort((a, b) => a.number - b.number)
     candidates.sort(
       (a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.number - b.number
@@ -458,6 +496,17 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       }
       return comments
     }
+  }
+
+  /** A run still in flight whose record says it was claimed under trunk delivery. */
+  function claimedForTrunk(issue: TrackedIssue): boolean {
+    if (!issue.statusComment || issue.statusComment.editedByOther) return false
+    const decoded = decode(issue.statusComment.body)
+    return (
+      decoded.kind === 'ok' &&
+      decoded.record.delivery === 'trunk' &&
+      decoded.record.terminal === null
+    )
   }
 
   function statusCommentOf(comments: readonly CommentNode[], viewer: string): StatusComment | null {
@@ -726,6 +775,34 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     }
   }
 
+  /** Whether one of the loop's last 30 comments on the issue carries the marker. */
+  async function findNotice(notice: NoticeQuery): Promise<boolean> {
+    if (!allowlist.has(notice.repo.key)) {
+      throw new Error(`refusing to read ${notice.repo.fullName}: it is not in the repos allowlist`)
+    }
+    const data = await query(
+      reader,
+      NOTICE_QUERY,
+      { id: notice.issueId },
+      z.object({
+        node: z
+          .object({
+            comments: z
+              .object({
+                nodes: z.array(
+                  z.object({ body: z.string(), viewerDidAuthor: z.boolean() }).nullable()
+                )
+              })
+              .optional()
+          })
+          .nullable()
+      })
+    )
+    return (data.node?.comments?.nodes ?? []).some(
+      (c) => c !== null && c.viewerDidAuthor && c.body.includes(notice.marker)
+    )
+  }
+
   return {
     async readWorld(): Promise<World> {
       const repos: RepoWorld[] = []
@@ -756,6 +833,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       return { viewer, repos, rateLimit }
     },
     apply,
+    findNotice,
     missingLabels(repo: RepoRef): string[] {
       const ids = labelIds.get(repo.key)
       if (!ids) return []
