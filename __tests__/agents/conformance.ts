@@ -85,7 +85,7 @@ export function conformance(name: string, start: () => Promise<BackendUnderTest>
     it('stops a thread on interrupt', async () => {
       const b = (backend = await start())
       const thread = await b.agent.dispatch(request(b, 'run-e0'))
-      await b.agent.interrupt({ repo: b.repo, threadId: thread.threadId })
+      await b.agent.interrupt({ repo: b.repo, threadId: thread.threadId, key: 'run-e0' })
       expect(await statusOf(b, thread.threadId)).not.toBe('running')
     })
 
