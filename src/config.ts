@@ -57,7 +57,8 @@ export const INPUT_DEFAULTS = {
   'notify-webhook-secret': '',
   'notify-mention': '',
   'state-secret': '',
-  'dry-run': 'false'
+  'dry-run': 'false',
+  'check-notify': 'false'
 } as const
 
 export type InputName = keyof typeof INPUT_DEFAULTS
@@ -143,6 +144,8 @@ export interface Config {
   /** Key of the records' MAC; null = records are trusted by author only. */
   stateSecret: string | null
   dryRun: boolean
+  /** `mode: check`: also send each notification channel a test delivery. */
+  checkNotify: boolean
 }
 
 /** The result of reading the inputs. */
@@ -518,6 +521,10 @@ function parseRest(
   if (dryRun === null) {
     problems.add('dry-run', `'${raw['dry-run']}' must be true or false.`)
   }
+  const checkNotify = parseBoolean(raw['check-notify'])
+  if (checkNotify === null) {
+    problems.add('check-notify', `'${raw['check-notify']}' must be true or false.`)
+  }
 
   if (problems.list.length > 0) return null
   return {
@@ -554,7 +561,8 @@ function parseRest(
     templates,
     notify,
     stateSecret,
-    dryRun: dryRun ?? false
+    dryRun: dryRun ?? false,
+    checkNotify: checkNotify ?? false
   }
 }
 

@@ -113,14 +113,15 @@ describe('the task prompt', () => {
   it('asks for a pull request that closes the issue, and carries the key on its own line', () => {
     const text = taskPrompt(request('run-x-a0'))
     expect(text.startsWith('Please fix the parser.')).toBe(true)
-    expect(text).toContain('Open a pull request that closes acme/widgets#7')
+    expect(text).toContain('Work on the branch `afk/issue-7`')
+    expect(text).toContain('open a pull request from it that closes acme/widgets#7')
     expect(text).toContain('Closes #7')
     expect(keyOfPrompt(text)).toBe('run-x-a0')
   })
   it('sends a fix-forward to the pull request branch', () => {
     const text = taskPrompt(request('run-x-a1', { branch: 'copilot/fix-7', attempt: 1 }))
     expect(text).toContain('`copilot/fix-7`')
-    expect(text).not.toContain('Open a pull request')
+    expect(text).not.toContain('open a pull request')
   })
   it('ignores a key that is not on a line of its own', () => {
     expect(keyOfPrompt('see afk-loop-run-key: other inline')).toBeNull()

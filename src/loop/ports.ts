@@ -374,4 +374,6 @@ export interface NotifierPort {
   readonly channels: readonly string[]
   /** Deliver to one channel. Throws on failure (the outbox retries later). Refuses non-terminal kinds. */
   notify(channel: string, notification: Notification): Promise<void>
+  /** `mode: check` with `check-notify`: one delivery that says it is a test. Throws on failure. */
+  test?(channel: string, at: string): Promise<void>
 }
