@@ -90,7 +90,7 @@ export function conformance(name: string, start: () => Promise<BackendUnderTest>
       const b = (backend = await start())
       const thread = await b.agent.dispatch(request(b, 'run-e0'))
       const before = b.requests?.() ?? 0
-      await b.agent.interrupt({ repo: b.repo, threadId: thread.threadId })
+      await b.agent.interrupt({ repo: b.repo, threadId: thread.threadId, key: 'run-e0' })
       if (b.noInterrupt) {
         expect(b.requests?.()).toBe(before)
         expect(await statusOf(b, thread.threadId)).toBe('running')
