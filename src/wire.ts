@@ -42,7 +42,11 @@ export function createAdapters(config: Config, clientOptions: ClientOptions = {}
     trunkWindowSeconds: config.policy.maxRuntimeSeconds + HOUR,
     log
   })
-  const agent = createAgent(config, { clients, log: log.info })
+  const agent = createAgent(config, {
+    clients,
+    log: log.info,
+    clientOptions: { log, ...clientOptions }
+  })
   const notifier = createNotifier(config.notify, {
     allowLoopbackHttp: process.env.AFK_LOOP_ALLOW_LOOPBACK_HTTP === 'true'
   })
@@ -66,7 +70,7 @@ export function createCheckDeps(config: Config, clientOptions: ClientOptions = {
       }),
     schedule: async () =>
       /^[^/]+\/[^/]+$/.test(workflowRepo) ? probeSchedule(clients, workflowRepo) : null,
-    agent: createAgent(config, { clients }),
+    agent: createAgent(config, { clients, clientOptions: { log, ...clientOptions } }),
     notifier: createNotifier(config.notify, {
       allowLoopbackHttp: process.env.AFK_LOOP_ALLOW_LOOPBACK_HTTP === 'true'
     }),
