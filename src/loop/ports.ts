@@ -55,6 +55,8 @@ export interface DispatchRequest {
   prompt: string
   /** Idempotency key: the thread id / run-name derive from it. */
   key: string
+  /** For a fix-forward: the head branch of the run's pull request, if its work is one. */
+  branch?: string | null
 }
 
 export interface DispatchedThread {

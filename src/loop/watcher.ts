@@ -470,6 +470,7 @@ async function fulfilIntent(
         title: issue.title,
         attempt: intent.attempt,
         key: intent.key,
+        branch: pushed?.branch ?? null,
         prompt: promptFor(ctx, record, intent.attempt, intent.commit, pushed)
       })
     }
