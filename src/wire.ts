@@ -19,7 +19,7 @@ import { createGitHubAdapter } from './github/adapter.js'
 import type { Adapters } from './main.js'
 import { createNotifier } from './notify/index.js'
 import type { CheckDeps } from './loop/check.js'
-import { probeRepository, probeSchedule } from './github/probe.js'
+import { neededReads, probeRepository, probeSchedule } from './github/probe.js'
 
 const HOUR = 3600
 
@@ -65,6 +65,7 @@ export function createCheckDeps(config: Config, clientOptions: ClientOptions = {
     probe: (repo) =>
       probeRepository(clients, repo, {
         labels: config.labels,
+        reads: neededReads(config),
         workflowFile: config.agent === 'workflow' ? config.workflow.file : null
       }),
     schedule: async () =>

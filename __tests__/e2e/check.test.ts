@@ -179,6 +179,28 @@ describe('mode: check', () => {
     expect(run.stdout).toContain('::error::afk-loop check: 3 check(s) failed')
   })
 
+  it('fails a read the token lacks, naming it, while reach and the other reads pass', async () => {
+    const { run, lines } = await check({
+      github: {
+        tokenPermissions: {
+          [LOOP_TOKEN]: { issues: 'write', contents: 'read', checks: 'read', statuses: 'read' }
+        }
+      }
+    })
+    expect(run.code).not.toBe(0)
+    expect(failing(lines)).toEqual([
+      expect.stringMatching(
+        /^FAIL acme\/widgets: pull-requests: read: GitHub refused the read \(Resource not accessible by integration\)\. Grant `pull-requests: read`\./
+      )
+    ])
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PASS acme\/widgets: reach/),
+        expect.stringMatching(/^PASS acme\/widgets: checks: read/)
+      ])
+    )
+  })
+
   it('passes a missing label the token may create (the first mode: on tick creates it)', async () => {
     const { run, lines } = await check({}, {}, (w) => {
       const repo = w.store.repo(REPO)

@@ -22,6 +22,7 @@ import { executeGraphQL, githubSchema } from './graphql.js'
 import {
   allows,
   refusedMutations,
+  refusedRead,
   restPermission,
   restRefusal,
   type TokenPermissions
@@ -310,13 +311,14 @@ export async function startGitHubSandbox(options: SandboxOptions): Promise<GitHu
       log.push(`${kind} POST ${path}`)
       if (!login) return send(res, 401, { message: 'Bad credentials' })
       if (injectFault(res, kind, method, path)) return
-      const refused = mutation
-        ? refusedMutations(request.query, options.tokenPermissions?.[token ?? ''])
-        : null
+      const granted = options.tokenPermissions?.[token ?? '']
+      const refused = mutation ? refusedMutations(request.query, granted) : null
       if (refused) {
         const data = Object.fromEntries(refused.aliases.map((a) => [a, null]))
         return send(res, 200, { data, errors: refused.errors })
       }
+      const unreadable = mutation ? null : refusedRead(request.query, granted)
+      if (unreadable) return send(res, 200, unreadable)
       const result = await executeGraphQL({ store, viewer: login }, request)
       const { mutation: _m, ...payload } = result
       if (result.errors && result.data === undefined && !mutation) {
