@@ -10,8 +10,9 @@ import { validate } from '@octokit/graphql-schema'
 import {
   COMMENTS_QUERY,
   COMMENT_BODY_QUERY,
-  WORLD_QUERY,
   changeMutation,
+  rollupQuery,
+  worldQuery,
   type MutationParts
 } from '../../src/github/queries.js'
 import { matchRoute } from '../../sandbox/github/server.js'
@@ -35,11 +36,33 @@ function allMutationShapes(): MutationParts[] {
 
 describe('GraphQL documents', () => {
   it.each([
-    ['WORLD_QUERY', WORLD_QUERY],
     ['COMMENTS_QUERY', COMMENTS_QUERY],
     ['COMMENT_BODY_QUERY', COMMENT_BODY_QUERY]
   ])('%s validates against GitHub’s schema', (_name, document) => {
     expect(validate(document).map((e) => e.message)).toEqual([])
+  })
+
+  it('every world request shape validates: census parts, details, both, several repositories', () => {
+    const shapes = [
+      { repos: [{ first: true, inProgress: null, tracked: null }], details: false },
+      { repos: [{ first: true, inProgress: null, tracked: null }, null], details: true },
+      { repos: [null, { first: false, inProgress: 'c' }], details: true },
+      { repos: [{ first: false, tracked: 'c' }], details: false },
+      { repos: [], details: true },
+      {
+        repos: Array.from({ length: 10 }, () => ({ first: true, inProgress: null, tracked: null })),
+        details: false
+      }
+    ]
+    for (const shape of shapes)
+      expect({ shape, errors: validate(worldQuery(shape)).map((e) => e.message) }).toEqual({
+        shape,
+        errors: []
+      })
+  })
+
+  it('the rollup follow-up validates for one and for many commits', () => {
+    for (const n of [1, 7]) expect(validate(rollupQuery(n)).map((e) => e.message)).toEqual([])
   })
 
   it('every mutation shape validates', () => {
