@@ -141,6 +141,8 @@ export class FakeWorld {
   notifierFails = false
   channels: string[] = ['webhook']
   agentDown = false
+  /** When set, every dispatch throws what it returns (typed agent failures). */
+  dispatchFailure: (() => Error) | null = null
   now = new Date('2026-11-24T08:00:00.000Z')
   private effects = 0
   private crashAt: number | null = null
@@ -550,6 +552,7 @@ export class FakeWorld {
     dispatch: async (request: DispatchRequest): Promise<DispatchedThread> => {
       this.alive()
       if (this.agentDown) throw new Error('T3 server at http://t3 is unreachable')
+      if (this.dispatchFailure) throw this.dispatchFailure()
       this.dispatchCalls.push(request)
       const issue = this.issue(request.repo.fullName, request.issue)
       const steps = [
@@ -565,7 +568,8 @@ export class FakeWorld {
         steps,
         interrupted: false
       })
-      const result = { threadId: request.key, url: `https://t3.example/threads/${request.key}` }
+      // Like the real T3 adapter: no link (a record links only into the repository).
+      const result = { threadId: request.key, url: null }
       this.landed()
       return result
     },
@@ -573,7 +577,7 @@ export class FakeWorld {
       this.alive()
       this.counts.finds++
       const t = this.threads.get(key)
-      return t ? { threadId: t.id, url: `https://t3.example/threads/${t.id}` } : null
+      return t ? { threadId: t.id, url: null } : null
     },
     interrupt: async ({ threadId }): Promise<void> => {
       this.alive()

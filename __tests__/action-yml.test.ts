@@ -51,8 +51,9 @@ describe('action.yml', () => {
     }
   })
 
-  it('declares the runs and summary outputs', () => {
-    expect(Object.keys(action.outputs).sort()).toEqual(['runs', 'summary'])
+  it('declares the runs and summary outputs, and the scalar counts main.ts sets', async () => {
+    const { COUNT_OUTPUTS } = await import('../src/main.js')
+    expect(Object.keys(action.outputs).sort()).toEqual(['runs', 'summary', ...COUNT_OUTPUTS].sort())
   })
 })
 

@@ -122,10 +122,17 @@ describe('parseConfig', () => {
     expect(empty.ok && empty.off && empty.why).toContain('allowlist is empty')
   })
 
-  it('keeps the kill switch working even when other inputs are invalid (warnings only)', () => {
-    const parsed = parseConfig({ ...valid, mode: 'off', 'max-runtime': 'forever' })
-    expect(parsed.ok && parsed.off).toBe(true)
-    expect(parsed.ok && parsed.off && parsed.warnings.join()).toContain("'max-runtime'")
+  it('reads nothing but the mode when the mode is off: invalid inputs neither fail nor warn', () => {
+    const parsed = parseConfig({
+      ...valid,
+      mode: 'off',
+      'max-runtime': 'forever',
+      'prompt-template': '{{nope}}',
+      'notify-webhook-url': 'http://plain.example'
+    })
+    expect(parsed).toEqual({ ok: true, off: true, why: expect.any(String), warnings: [] })
+    const empty = parseConfig({ mode: 'on', repos: '', 'max-runtime': 'forever' })
+    expect(empty).toMatchObject({ ok: true, off: true, warnings: [] })
   })
 
   it('warns about deadlines that cannot all be meant', () => {
@@ -160,7 +167,11 @@ describe('parseConfig', () => {
       't3-model': '{"instanceId":"codex","model":"gpt-5"}'
     })
     expect(t3.ok && !t3.off && t3.config.t3.projects).toEqual({ 'acme/widgets': 'proj-1' })
-    expect(t3.ok && !t3.off && t3.config.t3.model).toEqual({ instanceId: 'codex', model: 'gpt-5' })
+    expect(t3.ok && !t3.off && t3.config.t3.model).toEqual({
+      provider: 'codex',
+      instanceId: 'codex',
+      model: 'gpt-5'
+    })
     const colon = parseConfig({
       ...valid,
       't3-model': 'codex:gpt-5-codex',
@@ -170,7 +181,69 @@ describe('parseConfig', () => {
     expect(
       colon.ok &&
         !colon.off && [colon.config.t3.model, colon.config.notify.mention, colon.config.dryRun]
-    ).toEqual([{ instanceId: 'codex', model: 'gpt-5-codex' }, '@acme/team @sam', true])
+    ).toEqual([
+      { provider: 'codex', instanceId: 'codex', model: 'gpt-5-codex' },
+      '@acme/team @sam',
+      true
+    ])
+  })
+
+  describe('t3-model: only forms T3 decodes (ProviderInstanceId: a letter, then letters, digits, - or _, at most 64)', () => {
+    const model = (value: string) => {
+      const parsed = parseConfig({ ...valid, 't3-model': value })
+      return parsed.ok && !parsed.off ? parsed.config.t3.model : parsed.ok ? null : parsed.errors
+    }
+    it.each([
+      [
+        'claudeAgent:claude-sonnet-4-5',
+        { provider: 'claudeAgent', instanceId: 'claudeAgent', model: 'claude-sonnet-4-5' }
+      ],
+      ['codex/codex_work:gpt-5', { provider: 'codex', instanceId: 'codex_work', model: 'gpt-5' }],
+      ['codex_work:gpt-5', { instanceId: 'codex_work', model: 'gpt-5' }],
+      [`a${'b'.repeat(63)}:m`, { instanceId: `a${'b'.repeat(63)}`, model: 'm' }],
+      [
+        '{"instanceId":"work","provider":"codex","model":" gpt-5 "}',
+        { provider: 'codex', instanceId: 'work', model: 'gpt-5' }
+      ]
+    ])('accepts %s', (value, expected) => {
+      expect(model(value)).toEqual(expected)
+    })
+    it.each([
+      'gpt-5',
+      '1codex:gpt-5',
+      'co dex:gpt-5',
+      'codex.work:gpt-5',
+      `a${'b'.repeat(64)}:m`,
+      'codex:',
+      'bad driver/codex:gpt-5',
+      '{"instanceId":"codex"}',
+      '{"instanceId":"codex","model":"   "}',
+      '{"instanceId":"-x","model":"m"}',
+      '["codex","gpt-5"]',
+      '{not json'
+    ])('rejects %s naming t3-model', (value) => {
+      const errors = model(value)
+      expect(Array.isArray(errors) && errors.join('\n')).toMatch(/Input 't3-model'.*instance:model/)
+    })
+  })
+
+  describe('t3-url', () => {
+    const errorsOf = (url: string) => {
+      const parsed = parseConfig({ ...valid, 't3-url': url })
+      return parsed.ok ? '' : parsed.errors.join('\n')
+    }
+    it('refuses credentials and query strings, naming t3-url and never echoing the value', () => {
+      for (const url of [
+        'https://me:pw@t3.internal.test',
+        'https://t3.internal.test/?token=abc',
+        'https://t3.internal.test/#x'
+      ]) {
+        const errors = errorsOf(url)
+        expect(errors).toMatch(/Input 't3-url'/)
+        expect(errors).not.toContain('internal.test')
+      }
+      expect(errorsOf('https://t3.example.com/base')).toBe('')
+    })
   })
 })
 
@@ -224,5 +297,55 @@ describe('readInputs', () => {
     ])
     // Each secret is masked right after it is read, before the next input.
     expect(order[order.indexOf('get t3-token') + 1]).toBe('mask t3')
+  })
+})
+
+/** Milliseconds a parse of these inputs takes (best of three, to resist a busy machine). */
+function timeParse(inputs: Partial<RawInputs>): number {
+  let best = Infinity
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now()
+    parseConfig(inputs)
+    best = Math.min(best, performance.now() - start)
+  }
+  return best
+}
+
+describe('input checks take linear time', () => {
+  // The old template check (`/\{\{\s*([^}]*?)\s*\}\}/g`) backtracked cubically:
+  // `{{` and 5,000 spaces took 40 s. Every input is fed its pathological shape.
+  const pathological = (n: number): Partial<RawInputs> => ({
+    ...valid,
+    'prompt-template': `{{${' '.repeat(n)}`,
+    'fix-forward-prompt-template': '{{ {{'.repeat(n / 5) + ' '.repeat(n),
+    repos: `${'a'.repeat(n)}/${'-'.repeat(n)}`,
+    't3-projects': `a/b${' '.repeat(n)}=${' '.repeat(n)}x y`,
+    't3-model': `${'a.'.repeat(n / 2)}`,
+    'notify-mention': `@${'a-'.repeat(n / 2)}!`,
+    'trusted-associations': ','.repeat(n),
+    'ignore-checks': ' ,\n'.repeat(n / 3),
+    'max-runtime': `${'1'.repeat(n)}h`,
+    'notify-webhook-url': `https://${'a.'.repeat(n / 2)}`,
+    'ready-label': 'x'.repeat(n)
+  })
+
+  it('parses 100,000-character pathological inputs in well under a second', () => {
+    const big = timeParse(pathological(100_000))
+    expect(big).toBeLessThan(1000)
+  })
+
+  it('grows linearly: ten times the input costs far less than a hundred times the time', () => {
+    const small = timeParse(pathological(20_000))
+    const large = timeParse(pathological(200_000))
+    // Linear gives about 10×; quadratic would give 100×, cubic 1,000×.
+    expect(large / Math.max(small, 1)).toBeLessThan(40)
+  })
+
+  it('with mode off, a pathological template returns at once and reads no other input', () => {
+    const inputs = { ...pathological(1_000_000), mode: 'off' }
+    const start = performance.now()
+    const parsed = parseConfig(inputs)
+    expect(performance.now() - start).toBeLessThan(50)
+    expect(parsed).toMatchObject({ ok: true, off: true, warnings: [] })
   })
 })

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { makeWorld } from '../__fixtures__/loop-world.js'
+import { PermissionError, RateLimitedError } from '../src/loop/ports.js'
 
 const inputs: Record<string, string> = {}
 const outputs: Record<string, string> = {}
@@ -15,6 +16,7 @@ const summaryParts: string[] = []
 const groups: string[] = []
 const failed: string[] = []
 const infos: string[] = []
+const debugs: string[] = []
 
 const core = {
   getInput: jest.fn((name: string) => inputs[name] ?? ''),
@@ -29,6 +31,9 @@ const core = {
     infos.push(message)
   }),
   warning: jest.fn(),
+  debug: jest.fn((message: string) => {
+    debugs.push(message)
+  }),
   group: jest.fn(async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     groups.push(name)
     return fn()
@@ -50,7 +55,7 @@ const { run } = await import('../src/main.js')
 
 beforeEach(() => {
   for (const record of [inputs, outputs]) for (const k of Object.keys(record)) delete record[k]
-  for (const list of [summaryParts, groups, failed, infos]) list.length = 0
+  for (const list of [summaryParts, groups, failed, infos, debugs]) list.length = 0
   const dir = mkdtempSync(join(tmpdir(), 'afk-main-'))
   process.env.GITHUB_STEP_SUMMARY = join(dir, 'summary')
   writeFileSync(process.env.GITHUB_STEP_SUMMARY, '')
@@ -122,12 +127,81 @@ describe('run', () => {
   it('never builds adapters when the loop is off or the inputs are invalid', async () => {
     const factory = jest.fn(() => makeWorld().ports())
     await run(factory)
-    expect(outputs).toEqual({ runs: '[]', summary: 'afk-loop is off' })
+    expect(outputs).toEqual({
+      runs: '[]',
+      summary: 'afk-loop is off',
+      claimed: '0',
+      'in-flight': '0',
+      landed: '0',
+      'handed-back': '0',
+      errors: '0'
+    })
     expect(readFileSync(process.env.GITHUB_STEP_SUMMARY ?? '', 'utf8')).toBe('')
     expect(summaryParts.join()).toContain('afk-loop is off')
     turnOn({ 'max-runtime': 'forever' })
     await run(factory)
     expect(failed).toEqual([expect.stringContaining("Input 'max-runtime'")])
     expect(factory).not.toHaveBeenCalled()
+  })
+
+  it('sets the scalar outputs for if: conditions and traces each decision with core.debug', async () => {
+    turnOn()
+    const world = makeWorld()
+    world.addIssue('octo/app', 1, { script: [['run', 'run']] })
+    world.addIssue('octo/lib', 2, { script: [['run', 'run']] })
+    await run(() => world.ports())
+    expect(failed).toEqual([])
+    expect(outputs.claimed).toBe('2')
+    expect(outputs['in-flight']).toBe('0')
+    expect(outputs.errors).toBe('0')
+    await run(() => world.ports())
+    expect(outputs.claimed).toBe('0')
+    expect(outputs['in-flight']).toBe('2')
+    expect(debugs).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^decision octo\/app#1: action=WAIT reason=agent-working phase=working attempts=0\/3/
+        ),
+        expect.stringMatching(/^octo\/app: read 1 tracked issue\(s\), 0 candidate\(s\)/)
+      ])
+    )
+  })
+
+  it('fails the step, naming the permission, when GitHub refuses writes for lack of it', async () => {
+    turnOn()
+    const world = makeWorld()
+    world.addIssue('octo/app', 1, { script: [['run']] })
+    world.addIssue('octo/app', 2, { script: [['run']] })
+    world.addRepo('octo/lib')
+    world.github.apply = () =>
+      Promise.reject(
+        new PermissionError(
+          'GitHub refused to let the token change octo/app#1 (HTTP 403: Resource not accessible by integration): it needs issues: write.',
+          'issues: write',
+          403
+        )
+      )
+    await run(() => world.ports())
+    expect(failed).toEqual([
+      expect.stringMatching(/^afk-loop can't write: the token lacks issues: write\./)
+    ])
+    expect(failed[0]).toContain('octo/app: GitHub refused')
+    expect(Number(outputs.errors)).toBeGreaterThanOrEqual(2)
+    expect(summaryParts.join('\n')).toContain('Missing permission in octo/app: `issues: write`')
+  })
+
+  it('does not fail the step for a rate limit or a transient fault', async () => {
+    turnOn()
+    const world = makeWorld()
+    world.addIssue('octo/app', 1, { script: [['run']] })
+    world.addIssue('octo/app', 2, { script: [['run']] })
+    let calls = 0
+    world.github.apply = () =>
+      Promise.reject(
+        ++calls === 1 ? new Error('HTTP 502 Bad Gateway') : new RateLimitedError('spent', null)
+      )
+    await run(() => world.ports())
+    expect(failed).toEqual([])
+    expect(Number(outputs.errors)).toBeGreaterThan(0)
   })
 })

@@ -81,7 +81,10 @@ export interface WorldOptions {
   /** Which backend the scripted agents stand behind (default: a T3 Code server). */
   agent?: 't3' | 'workflow'
   github?: Omit<SandboxOptions, 'store'>
-  t3?: Pick<T3SandboxOptions, 'killAfterCommands' | 'fault' | 'latencyMs' | 'port'>
+  t3?: Pick<
+    T3SandboxOptions,
+    'killAfterCommands' | 'fault' | 'latencyMs' | 'port' | 'generation' | 'projects'
+  >
   /** The doorbell receiver's port (default: any free port). */
   doorbellPort?: number
   /** After the k-th doorbell has been received, call `kill` and never answer. */

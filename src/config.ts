@@ -53,6 +53,7 @@ export const INPUT_DEFAULTS = {
   'notify-webhook-url': '',
   'notify-webhook-secret': '',
   'notify-mention': '',
+  'state-secret': '',
   'dry-run': 'false'
 } as const
 
@@ -62,10 +63,12 @@ export type RawInputs = Record<InputName, string>
 /** Inputs whose values are secrets: masked the moment they are read. */
 export const SECRET_INPUTS: readonly InputName[] = [
   'github-token',
+  't3-url',
   't3-token',
   'notify-slack-webhook',
   'notify-webhook-url',
-  'notify-webhook-secret'
+  'notify-webhook-secret',
+  'state-secret'
 ]
 
 export const MODES = ['off', 'watch', 'on', 'stop'] as const
@@ -95,7 +98,10 @@ export interface RepoRef {
   key: string
 }
 
+/** A model on a T3 provider instance, in the form every release decodes. */
 export interface T3ModelSelection {
+  /** The driver (`codex`, `claudeAgent`, …): what releases before v0.0.22 route by. */
+  provider?: string
   instanceId: string
   model: string
 }
@@ -128,6 +134,8 @@ export interface Config {
     webhookSecret: string | null
     mention: string | null
   }
+  /** Key of the records' MAC; null = records are trusted by author only. */
+  stateSecret: string | null
   dryRun: boolean
 }
 
@@ -223,6 +231,36 @@ function parseUrl(
   return null
 }
 
+/**
+ * The T3 server's address: masked like a secret (an internal address is
+ * nobody else's business), and only a bare base URL — credentials belong in
+ * `t3-token`, and a query string would ride along on every request.
+ */
+function parseT3Url(value: string, problems: Problems, env: ConfigEnv): string | null {
+  const text = parseUrl(value, 't3-url', problems, env, { secret: true, allowHttp: true })
+  if (text === null) return null
+  const url = new URL(text)
+  if (url.username !== '' || url.password !== '') {
+    problems.add(
+      't3-url',
+      'must not carry credentials (user:password@). Give the bare server address and pass the token in t3-token.'
+    )
+    return null
+  }
+  if (url.search !== '' || url.hash !== '' || text.includes('?') || text.includes('#')) {
+    problems.add(
+      't3-url',
+      "must not carry a query string or fragment. Give the server's base address only, e.g. https://t3.example.com."
+    )
+    return null
+  }
+  return text
+}
+
+/** How to issue a T3 token with the rights the loop needs, on either generation of T3. */
+export const T3_TOKEN_HOWTO =
+  '`t3 auth session issue --ttl 30d --token-only` (T3 v0.0.26 and later; up to v0.0.25 add `--role owner`)'
+
 function isLoopback(url: URL): boolean {
   return ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
 }
@@ -251,17 +289,15 @@ export function parseConfig(partial: Partial<RawInputs>, env: ConfigEnv = {}): P
     }
   }
 
-  const config = parseRest(raw, get, mode.data, problems, env)
-
-  // The kill switch must always work: with mode off, or nothing allowlisted,
-  // the other inputs are only warned about, and the step succeeds without
-  // touching anything.
+  // The kill switch must always work: with mode off nothing but the mode is
+  // read (no other input can fail the step, or cost time to check), and with
+  // nothing allowlisted nothing else is read either.
   if (mode.data === 'off') {
     return {
       ok: true,
       off: true,
       why: 'The afk-loop is off (`mode` is `off`, the default), so it makes no request.',
-      warnings: problems.list
+      warnings: []
     }
   }
   if (splitList(raw.repos).length === 0) {
@@ -269,9 +305,10 @@ export function parseConfig(partial: Partial<RawInputs>, env: ConfigEnv = {}): P
       ok: true,
       off: true,
       why: `The afk-loop is off: \`mode\` is \`${mode.data}\` but the \`repos\` allowlist is empty, so it makes no request.`,
-      warnings: problems.list
+      warnings: []
     }
   }
+  const config = parseRest(raw, get, mode.data, problems, env)
   if (problems.list.length > 0 || config === null) return { ok: false, errors: problems.list }
   return { ok: true, off: false, config, warnings: configWarnings(config) }
 }
@@ -290,7 +327,7 @@ function parseRest(
   const repos = parseRepos(raw.repos, problems)
 
   const githubToken = raw['github-token'].trim()
-  if (githubToken === '' && mode !== 'off') {
+  if (githubToken === '') {
     problems.add(
       'github-token',
       'is empty. Leave it out to use the default `${{ github.token }}`, or pass a token with issues and pull-requests access.'
@@ -304,9 +341,9 @@ function parseRest(
       `'${agent}' is not a backend. Use 't3' (a T3 Code server) or 'workflow' (an agent workflow in each repository).`
     )
   }
-  const t3Url = parseUrl(raw['t3-url'], 't3-url', problems, env, { secret: false, allowHttp: true })
+  const t3Url = parseT3Url(raw['t3-url'], problems, env)
   const t3Token = raw['t3-token'].trim()
-  if (agent === 't3' && mode !== 'off') {
+  if (agent === 't3') {
     if (raw['t3-url'].trim() === '') {
       problems.add(
         't3-url',
@@ -316,7 +353,7 @@ function parseRest(
     if (t3Token === '') {
       problems.add(
         't3-token',
-        "is required with agent 't3'. Issue one on the T3 host with `t3 auth session issue --role owner --token-only` and pass it from a secret."
+        `is required with agent 't3'. Issue one on the T3 host with ${T3_TOKEN_HOWTO} and pass it from a secret.`
       )
     }
   }
@@ -444,6 +481,14 @@ function parseRest(
     )
   }
 
+  const stateSecret = raw['state-secret'].trim() || null
+  if (stateSecret !== null && stateSecret.length < 16) {
+    problems.add(
+      'state-secret',
+      'is too short to be a secret: use at least 32 random characters (e.g. `openssl rand -hex 32`), stored as an Actions secret.'
+    )
+  }
+
   const dryRun = parseBoolean(raw['dry-run'])
   if (dryRun === null) {
     problems.add('dry-run', `'${raw['dry-run']}' must be true or false.`)
@@ -478,6 +523,7 @@ function parseRest(
     ignoreChecks: splitList(raw['ignore-checks']),
     templates,
     notify,
+    stateSecret,
     dryRun: dryRun ?? false
   }
 }
@@ -521,25 +567,58 @@ function parseProjects(value: string, problems: Problems): Record<string, string
   return projects
 }
 
-/** `instance:model` (e.g. `codex:gpt-5-codex`) or a JSON `{instanceId, model}`. */
+/** T3's provider slug: driver kinds and instance ids (`ProviderInstanceId`). */
+export const T3_SLUG = /^[a-zA-Z][a-zA-Z0-9_-]*$/
+export const T3_SLUG_MAX = 64
+/** Drivers whose name is also their default instance id, on every release. */
+export const T3_BUILTIN_DRIVERS = ['codex', 'claudeAgent', 'cursor', 'opencode'] as const
+
+/**
+ * `[driver/]instance:model` (e.g. `codex:gpt-5-codex`, `codex/codex_work:gpt-5`) or JSON
+ * `{"instanceId", "model", "provider"?}`. The provider (driver) is sent beside the
+ * instance id so releases before v0.0.22, which know only `{provider, model}`,
+ * decode it too; it defaults to the instance id for the built-in drivers.
+ */
 function parseModel(value: string, problems: Problems): T3ModelSelection | null {
   const text = value.trim()
   if (text === '') return null
-  const shape = z.object({ instanceId: z.string().min(1), model: z.string().min(1) })
+  let candidate: { provider?: unknown; instanceId?: unknown; model?: unknown } | null = null
   if (text.startsWith('{')) {
     try {
-      const parsed = shape.safeParse(JSON.parse(text))
-      if (parsed.success) return parsed.data
+      const parsed: unknown = JSON.parse(text)
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) candidate = parsed
     } catch {
-      // fall through to the error below
+      // reported below
     }
   } else {
-    const match = /^([\w.-]+):(\S+)$/.exec(text)
-    if (match) return { instanceId: match[1] ?? '', model: match[2] ?? '' }
+    const match = /^(?:([^/:\s]+)\/)?([^/:\s]+):(\S+)$/.exec(text)
+    if (match) {
+      candidate = {
+        ...(match[1] !== undefined ? { provider: match[1] } : {}),
+        instanceId: match[2],
+        model: match[3]
+      }
+    }
+  }
+  const slug = (v: unknown): v is string =>
+    typeof v === 'string' && v.length <= T3_SLUG_MAX && T3_SLUG.test(v)
+  if (candidate) {
+    const { instanceId, model } = candidate
+    const provider =
+      candidate.provider ??
+      ((T3_BUILTIN_DRIVERS as readonly unknown[]).includes(instanceId) ? instanceId : undefined)
+    const modelOk = typeof model === 'string' && model.trim() !== ''
+    if (slug(instanceId) && modelOk && (provider === undefined || slug(provider))) {
+      return {
+        ...(provider !== undefined ? { provider } : {}),
+        instanceId,
+        model: model.trim()
+      }
+    }
   }
   problems.add(
     't3-model',
-    `'${text}' must be instance:model (e.g. codex:gpt-5-codex) or JSON {"instanceId": "...", "model": "..."}; leave it empty to use the project's default.`
+    `'${text}' must be instance:model (e.g. codex:gpt-5-codex), driver/instance:model for an instance of your own (e.g. codex/codex_work:gpt-5), or JSON {"instanceId": "...", "model": "..."}; an instance id starts with a letter, has only letters, digits, - and _, and is at most ${T3_SLUG_MAX} characters. Leave it empty to use the T3 project's default model.`
   )
   return null
 }

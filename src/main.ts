@@ -9,7 +9,13 @@
  */
 import * as core from '@actions/core'
 import type { AgentPort, Clock, GitHubPort, NotifierPort } from './loop/ports.js'
-import { runsOutput, summaryLine, summaryMarkdown, type TickReport } from './loop/report.js'
+import {
+  runsOutput,
+  summaryLine,
+  summaryMarkdown,
+  tickCounts,
+  type TickReport
+} from './loop/report.js'
 import { tick, type TickSettings } from './loop/tick.js'
 import { createAdapters } from './wire.js'
 import {
@@ -78,6 +84,7 @@ async function reportOff(why: string): Promise<void> {
   core.info(HOW_TO_TURN_ON)
   core.setOutput('runs', '[]')
   core.setOutput('summary', 'afk-loop is off')
+  setCountOutputs(null)
   if (process.env.GITHUB_STEP_SUMMARY) {
     await core.summary
       .addHeading('afk-loop is off', 3)
@@ -95,6 +102,7 @@ export function tickSettings(config: Config): TickSettings {
     policy: config.policy,
     templates: config.templates,
     mention: config.notify.mention,
+    stateSecret: config.stateSecret,
     dryRun: config.dryRun,
     maxConcurrent: config.maxConcurrent,
     maxConcurrentPerRepo: config.maxConcurrentPerRepo,
@@ -117,6 +125,7 @@ async function runLoop(config: Config, makeAdapters: AdapterFactory): Promise<vo
     log: {
       info: (message) => core.info(message),
       warning: (message) => core.warning(message),
+      debug: (message) => core.debug(message),
       group: (name, fn) => core.group(name, fn)
     }
   })
@@ -129,19 +138,51 @@ async function runLoop(config: Config, makeAdapters: AdapterFactory): Promise<vo
   await publish(report)
 }
 
+/** The scalar outputs beside `runs`, for `if:` conditions; all 0 when the loop is off. */
+export const COUNT_OUTPUTS = ['claimed', 'in-flight', 'landed', 'handed-back', 'errors'] as const
+
+function setCountOutputs(report: TickReport | null): void {
+  const c = report ? tickCounts(report) : null
+  const values: Record<(typeof COUNT_OUTPUTS)[number], number> = {
+    claimed: c?.claimed ?? 0,
+    'in-flight': c?.inFlight ?? 0,
+    landed: c?.landed ?? 0,
+    'handed-back': c?.handedBack ?? 0,
+    errors: c?.errors ?? 0
+  }
+  for (const name of COUNT_OUTPUTS) core.setOutput(name, String(values[name]))
+}
+
 async function publish(report: TickReport): Promise<void> {
   for (const r of report.rows) {
     const line = `${r.repo}#${r.issue}: ${r.action} (${r.reason})${r.note ? ` — ${r.note}` : ''}`
     if (r.error) core.warning(`${line}: ${r.error}`)
     else core.info(line)
+    core.debug(
+      `decision ${r.repo}#${r.issue}: action=${r.action} reason=${r.reason} phase=${r.phase ?? '-'} attempts=${r.attempts}/${r.maxAttempts} elapsed=${r.elapsedSeconds ?? '-'}s thread=${r.threadId ?? '-'} commit=${r.commit ?? '-'}${r.error ? ` error=${r.error}` : ''}`
+    )
   }
+  for (const label of report.labelsCreated) core.info(`Created the label ${label}.`)
   for (const step of report.plan) core.info(`dry run: would ${step}`)
   const line = summaryLine(report)
   core.info(line)
   core.setOutput('runs', runsOutput(report))
   core.setOutput('summary', line)
+  setCountOutputs(report)
   if (process.env.GITHUB_STEP_SUMMARY) {
     await core.summary.addRaw(summaryMarkdown(report), true).write()
+  }
+  // A write refused for lack of permission will be refused on every tick
+  // until someone grants it: fail the step, naming what to grant. A rate
+  // limit or a transient fault never gets here (they are retried).
+  if (report.permissionFailures.length > 0) {
+    const needed = [...new Set(report.permissionFailures.map((f) => f.permission))]
+    core.setFailed(
+      [
+        `afk-loop can't write: the token lacks ${needed.join(', ')}. Grant it in the workflow's permissions: block (GITHUB_TOKEN) or the GitHub App's permissions, then run again.`,
+        ...report.permissionFailures.map((f) => `${f.repo}: ${f.error}`)
+      ].join('\n')
+    )
   }
 }
 

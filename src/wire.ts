@@ -42,7 +42,7 @@ export function createAdapters(config: Config, clientOptions: ClientOptions = {}
     maxConcurrentPerRepo: config.maxConcurrentPerRepo,
     log
   })
-  const agent = createAgent(config, { clients })
+  const agent = createAgent(config, { clients, log: log.info })
   const notifier = createNotifier(config.notify, {
     allowLoopbackHttp: process.env.AFK_LOOP_ALLOW_LOOPBACK_HTTP === 'true'
   })

@@ -64,7 +64,7 @@ conformance('GitHub agent workflow', async () => {
     withBadToken: () => agent('wrong-token'),
     unreachable: async () => agent(TOKEN, (await deadUrl()).replace('/hook', '')),
     errors: {
-      badToken: /github-token was rejected by GitHub/,
+      badToken: /GitHub rejected github-token \(HTTP 401\)/,
       unreachable: /GitHub is unreachable/
     },
     secrets: [TOKEN, 'wrong-token'],
@@ -169,9 +169,104 @@ describe('workflow dispatch details', () => {
 
   it('cuts a prompt too long for workflow_dispatch, and says so', () => {
     const long = 'x'.repeat(100_000)
-    const cut = fitPrompt(long, 'acme/widgets', 7)
+    const cut = fitPrompt(long)
     expect(cut.length).toBeLessThan(DISPATCH_INPUTS_LIMIT - 500)
-    expect(cut).toMatch(/cut to fit .* Read issue #7 in acme\/widgets yourself/)
-    expect(fitPrompt('short', 'acme/widgets', 7)).toBe('short')
+    expect(cut).toMatch(/cut to fit GitHub's workflow_dispatch input limit\.\]$/)
+    expect(cut).not.toMatch(/issue|yourself/i)
+    expect(fitPrompt('short')).toBe('short')
+  })
+
+  it('finds a run only by its exact name afk <key>: a look-alike never stands for a dispatch', async () => {
+    const { store, sandbox } = await world()
+    try {
+      const clients = createOctokit(TOKEN, { baseUrl: sandbox.url, writeSpacingMs: 0 })
+      const agent = createWorkflowAgent({ clients, workflowFile: 'afk-agent.yml', ref: 'main' })
+      const now = new Date().toISOString()
+      for (const [id, title] of [
+        [901, 'afk key-a please'],
+        [902, 'not afk key-a'],
+        [903, 'afk key-ab']
+      ] as const) {
+        store.repo('acme/widgets').workflowRuns.push({
+          id,
+          workflowFile: 'afk-agent.yml',
+          name: title,
+          displayTitle: title,
+          status: 'in_progress',
+          conclusion: null,
+          headBranch: 'main',
+          inputs: {},
+          createdAt: now,
+          updatedAt: now
+        })
+      }
+      expect(await agent.find({ repo, key: 'key-a' })).toBeNull()
+      const thread = await agent.dispatch({
+        repo,
+        issue: 7,
+        title: 't',
+        attempt: 0,
+        prompt: 'p',
+        key: 'key-a'
+      })
+      expect([901, 902, 903].map(String)).not.toContain(thread.threadId)
+      expect(await agent.find({ repo, key: 'key-a' })).toEqual(thread)
+    } finally {
+      await sandbox.close()
+    }
+  })
+})
+
+describe('on a GitHub Enterprise Server without return_run_details', () => {
+  const request = (issue: number, key: string) => ({
+    repo,
+    issue,
+    title: 't',
+    attempt: 0,
+    prompt: 'do it',
+    key
+  })
+
+  it('dispatches again without it, finds the run by name, and stops asking', async () => {
+    const store = new GitHubStore()
+    store.addToken(TOKEN, 'afk-loop', { bot: true })
+    store.addRepo('acme/widgets', { workflows: ['afk-agent.yml'] })
+    const sandbox = await startGitHubSandbox({ store, refuseRunDetails: true })
+    try {
+      const clients = createOctokit(TOKEN, { baseUrl: sandbox.url, writeSpacingMs: 0 })
+      const agent = createWorkflowAgent({
+        clients,
+        workflowFile: 'afk-agent.yml',
+        ref: 'main',
+        findDelayMs: 10
+      })
+      const a = await agent.dispatch(request(7, 'key-a'))
+      const runs = store.repo('acme/widgets').workflowRuns
+      expect(runs).toHaveLength(1)
+      expect(a.threadId).toBe(String(runs[0]?.id))
+      expect(runs[0]?.name).toBe('afk key-a')
+      const b = await agent.dispatch(request(8, 'key-b'))
+      expect(b.threadId).toBe(String(runs[1]?.id))
+      const dispatches = sandbox.log.filter((l) => l.includes('/dispatches'))
+      // a: refused, then sent without the key; b: sent without it at once.
+      expect(dispatches).toHaveLength(3)
+      expect(sandbox.violations).toEqual([])
+    } finally {
+      await sandbox.close()
+    }
+  })
+
+  it('does not retry other refusals', async () => {
+    const { refusesRunDetails } = await import('../../src/agents/workflow.js')
+    const named = Object.assign(
+      new Error('Invalid request.\n\n"return_run_details" is not a permitted key.'),
+      { status: 422 }
+    )
+    expect(refusesRunDetails(named)).toBe(true)
+    expect(refusesRunDetails({ ...named, status: 400, message: named.message })).toBe(true)
+    expect(
+      refusesRunDetails(Object.assign(new Error('Unexpected inputs provided'), { status: 422 }))
+    ).toBe(false)
+    expect(refusesRunDetails(Object.assign(new Error(named.message), { status: 500 }))).toBe(false)
   })
 })

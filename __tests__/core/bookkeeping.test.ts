@@ -193,3 +193,58 @@ describe('history and the comment budget', () => {
     expect(truncateBytes('abc', 10)).toBe('abc')
   })
 })
+
+describe('the record MAC (state-secret)', () => {
+  const seal = { secret: 'state-secret-0123456789', repo: 'acme/widgets', issue: 7, issueId: 'I_7' }
+
+  it('round-trips sealed records, and reads them without a seal too', () => {
+    fc.assert(
+      fc.property(arbitraryRecord, (r) => {
+        const s = { ...seal, repo: r.repo, issue: r.issue }
+        const block = encode(r, s)
+        expect(block.split('\n')[0]).toMatch(/^<!-- afk-loop:record v1 hmac-sha256=[0-9a-f]{64}$/)
+        expect(decode(`text\n\n${block}`, s)).toEqual({ kind: 'ok', record: r })
+        expect(decode(block)).toEqual({ kind: 'ok', record: r })
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it('trusts nothing it cannot verify: no MAC, a changed record, another issue, another secret', () => {
+    const r = record()
+    const sealed = encode(r, seal)
+    const header = sealed.split('\n')[0] ?? ''
+    const cases: [string, string, typeof seal][] = [
+      ['an old v1 record without a MAC', encode(r), seal],
+      [
+        'a record changed after sealing',
+        `${header}\n${JSON.stringify({ ...jsonOf(sealed), fixForwardAttempts: 0, claimedAt: '2026-11-25T00:00:00.000Z' })}\n-->`,
+        seal
+      ],
+      ['a record copied to another issue', sealed, { ...seal, issue: 8 }],
+      ['a record copied to another repository', sealed, { ...seal, repo: 'acme/other' }],
+      [
+        'an issue transferred with its comment (same node id, new home)',
+        sealed,
+        { ...seal, repo: 'acme/other', issue: 1 }
+      ],
+      ['the same number, another issue node', sealed, { ...seal, issueId: 'I_other' }],
+      ['another secret', sealed, { ...seal, secret: 'another-secret-0123456789' }]
+    ]
+    for (const [name, body, s] of cases) {
+      const decoded = decode(body, s)
+      expect({ name, kind: decoded.kind }).toEqual({ name, kind: 'unverified' })
+    }
+    expect(decode(encode(r), seal)).toMatchObject({ reason: expect.stringContaining('no MAC') })
+    expect(decode(sealed, { ...seal, issue: 8 })).toMatchObject({
+      reason: expect.stringContaining('does not verify')
+    })
+    // Repository names compare case-insensitively, as GitHub's do.
+    expect(decode(sealed, { ...seal, repo: 'ACME/Widgets' }).kind).toBe('ok')
+  })
+
+  it('a malformed MAC is a corrupt header, not a crash', () => {
+    const body = encode(record()).replace(' v1\n', ' v1 hmac-sha256=xyz\n')
+    expect(decode(body, seal)).toMatchObject({ kind: 'corrupt' })
+  })
+})

@@ -51,10 +51,10 @@ describe('modes, end to end', () => {
         doorbells: ['needs-human']
       })
     }
-    expect([...w.t3.threads.values()].map((t) => t.latestTurn?.state)).toEqual([
-      'interrupted',
-      'interrupted'
-    ])
+    // A turn whose session had not started yet shows no latestTurn: its session says it.
+    expect([...w.t3.threads.values()].map((t) => t.latestTurn?.state ?? t.session?.status)).toEqual(
+      ['interrupted', 'interrupted']
+    )
     expect(decisions.filter((d) => d.includes('emergency-stop'))).toHaveLength(2)
     expect(untouched(w, waiting)).toEqual({
       labels: ['ready-for-agent'],

@@ -40,6 +40,8 @@ const report = (rows: RunRow[], extra: Partial<TickReport> = {}): TickReport => 
   writesStopped: null,
   plan: [],
   undeliverable: [],
+  labelsCreated: [],
+  permissionFailures: [],
   ...extra
 })
 

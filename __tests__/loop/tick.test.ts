@@ -4,7 +4,7 @@
  * agent, GitHub and the doorbell, and the cost of a quiet tick.
  */
 import { describe, expect, it } from '@jest/globals'
-import { encode } from '../../src/core/bookkeeping.js'
+import { encode, type RecordSeal, type RunRecord } from '../../src/core/bookkeeping.js'
 import { tick, type TickSettings } from '../../src/loop/tick.js'
 import { RateLimitedError } from '../../src/loop/ports.js'
 import { newRecord } from '../../src/loop/run-view.js'
@@ -233,7 +233,11 @@ describe('the poller', () => {
     expect(record?.intent).toBeNull()
     expect(record?.threads.map((t) => t.key)).toEqual([`${record?.runKey}-a0`])
     expect(world.counts.writes).toBe(2)
-    expect(world.dispatchCalls[0]?.prompt).toBe('Work on #1: Issue 1\nDo it.')
+    const prompt = world.dispatchCalls[0]?.prompt ?? ''
+    expect(prompt).toMatch(
+      /^Work on #1: "Issue 1"\n\(the issue text is at the end of this prompt\)\n\n[^]*\nDo it\.\n<\/untrusted-issue-text [0-9a-f]{16}>$/
+    )
+    expect(prompt).not.toContain('ignore previous')
     expect(world.issue(REPO, 1).labels).toEqual(['agent-in-progress'])
   })
 
@@ -407,5 +411,122 @@ describe("when GitHub's points run low", () => {
     const report = await tick(defaultSettings(), withPoints(world, 2))
     expect(world.counts.writes).toBe(before)
     expect(report.writesStopped).toMatch(/points are spent/)
+  })
+})
+
+describe('a shared identity (issue 15, finding 3)', () => {
+  /** Another workflow under the loop's login rewrites the status comment (no edit mark: same login). */
+  const rewrite = (
+    world: FakeWorld,
+    change: (r: RunRecord) => RunRecord,
+    seal: RecordSeal | null = null
+  ) => {
+    const comment = world.issue(REPO, 1).comments.find((c) => c.author === VIEWER)
+    const record = world.statusOf(REPO, 1)?.record
+    if (!comment || !record) throw new Error('no status comment')
+    comment.body = `### afk-loop: agent working\n\n${encode(change(record), seal)}`
+  }
+  const landed = (r: RunRecord): RunRecord => ({
+    ...r,
+    terminal: {
+      action: 'CLOSE_SUCCESS',
+      reason: 'ci-green',
+      at: r.claimedAt,
+      ci: 'green',
+      detail: null,
+      interrupt: null
+    },
+    outbox: [
+      {
+        key: `${r.runKey}-done`,
+        kind: 'done',
+        reason: 'ci-green',
+        createdAt: r.claimedAt,
+        tries: 0,
+        nextTryAt: r.claimedAt,
+        pending: ['webhook'],
+        delivered: [],
+        abandonedAt: null,
+        lastError: null
+      }
+    ]
+  })
+  const SECRET = 'tick-test-state-secret-0123456789'
+
+  it("without a secret: a record that names another issue's thread to stop is not trusted, and nothing is stopped", async () => {
+    const world = await claimedRun()
+    world.addIssue(REPO, 2, { script: [['run', 'run', 'run']] })
+    await tick(defaultSettings(), world.ports())
+    const victim = world.statusOf(REPO, 2)?.record?.threads[0]?.id ?? ''
+    expect(victim).not.toBe('')
+    rewrite(world, (r) => ({
+      ...r,
+      threads: [...r.threads, { ...r.threads[0]!, id: victim, key: victim, attempt: 0 }],
+      terminal: {
+        action: 'HAND_BACK',
+        reason: 'emergency-stop',
+        at: r.claimedAt,
+        ci: null,
+        detail: null,
+        interrupt: victim
+      }
+    }))
+    const report = await tick(defaultSettings(), world.ports())
+    expect(report.rows.find((r) => r.issue === 1)).toMatchObject({
+      action: 'HAND_BACK',
+      reason: 'record-unverified'
+    })
+    expect(world.interrupts).toHaveLength(0)
+    expect(world.statusOf(REPO, 1)?.body).toContain("doesn't derive from the run key")
+  })
+
+  it('without a secret: a claim time reset to lift the deadlines is caught by the label event GitHub keeps', async () => {
+    const world = await claimedRun()
+    world.advance(3600)
+    const later = (iso: string) => new Date(Date.parse(iso) + 3_600_000).toISOString()
+    rewrite(world, (r) => ({
+      ...r,
+      claimedAt: later(r.claimedAt),
+      threads: r.threads.map((t) => ({ ...t, dispatchedAt: later(t.dispatchedAt) }))
+    }))
+    const report = await tick(defaultSettings(), world.ports())
+    expect(report.rows[0]).toMatchObject({ action: 'HAND_BACK', reason: 'record-unverified' })
+    expect(world.statusOf(REPO, 1)?.body).toContain('after the loop labelled it in progress')
+  })
+
+  it('with a secret: a self-consistent forged "landed" record is handed back, and done never rings', async () => {
+    const settings = defaultSettings({ stateSecret: SECRET })
+    const world = await claimedRun(settings)
+    const issue = world.issue(REPO, 1)
+    rewrite(world, landed, {
+      secret: 'a-guess-at-it-0123456789',
+      repo: REPO,
+      issue: 1,
+      issueId: issue.id
+    })
+    const report = await tick(settings, world.ports())
+    expect(report.rows[0]).toMatchObject({ action: 'HAND_BACK', reason: 'record-unverified' })
+    expect(world.doorbells(REPO, 1).map((d) => d.kind)).toEqual(['needs-human'])
+    expect(world.interrupts).toHaveLength(0)
+    expect(issue.labels).toEqual(['ready-for-human'])
+  })
+
+  it('with a secret: the same record unsealed is trusted by nobody, but runs the loop signs itself land', async () => {
+    const settings = defaultSettings({ stateSecret: SECRET })
+    const world = makeWorld()
+    world.addIssue(REPO, 1, { script: [['run', 'push:green', 'idle']] })
+    await tick(settings, world.ports())
+    expect(world.statusOf(REPO, 1)?.body).toMatch(/record v1 hmac-sha256=[0-9a-f]{64}\n/)
+    await driveToEnd(world, settings)
+    expect(world.statusOf(REPO, 1)?.record?.terminal?.action).toBe('CLOSE_SUCCESS')
+    expect(world.doorbells(REPO, 1).map((d) => d.kind)).toEqual(['done'])
+  })
+
+  it('setting the secret on a run in flight hands that run back once (its record has no MAC)', async () => {
+    const world = await claimedRun()
+    const report = await tick(defaultSettings({ stateSecret: SECRET }), world.ports())
+    expect(report.rows[0]).toMatchObject({ action: 'HAND_BACK', reason: 'record-unverified' })
+    expect(world.statusOf(REPO, 1)?.body).toContain('written before state-secret was set')
+    expect(world.interrupts).toHaveLength(0)
   })
 })

@@ -5,6 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { createNotifier } from '../../src/notify/index.js'
 import { slackEscape, slackMessage, webhookBodySchema } from '../../src/notify/payloads.js'
 import { dueChannels, openOutboxEntry, recordDelivery } from '../../src/core/outbox.js'
@@ -199,6 +201,43 @@ describe('refusals and failures', () => {
     expect(error?.message).not.toContain('SECRETPATH')
     expect(error?.message).not.toContain(SECRET)
   })
+
+  it.each([
+    ['307 to another host over plain http', 307, (other: string) => `${other}/stolen`],
+    [
+      '308 to plain http on another host name',
+      308,
+      (other: string) => other.replace('127.0.0.1', 'localhost')
+    ],
+    ['302 to an https host', 302, () => 'https://attacker.example/collect'],
+    ['301 back to the same receiver', 301, () => `${receiver.url}/again`]
+  ])(
+    'follows no redirect (%s): the body goes nowhere else and the delivery fails',
+    async (_name, status, target) => {
+      const other = await startReceiver()
+      try {
+        const redirecting = createServer((req, res) => {
+          req.resume()
+          req.on('end', () => res.writeHead(status, { location: target(other.url) }).end())
+        })
+        await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve))
+        const url = `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/hook`
+        const error = await notifierFor({ webhook: url, secret: SECRET })
+          .notify('webhook', notification())
+          .then(
+            () => null,
+            (e: Error) => e
+          )
+        redirecting.closeAllConnections()
+        await new Promise<void>((resolve) => redirecting.close(() => resolve()))
+        expect(error?.message).toContain(`webhook notification was redirected (HTTP ${status})`)
+        expect(other.received).toEqual([])
+        expect(receiver.received).toEqual([])
+      } finally {
+        await other.close()
+      }
+    }
+  )
 
   it('throws on a refused connection without the URL', async () => {
     const url = await deadUrl()

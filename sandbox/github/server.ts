@@ -20,6 +20,13 @@ import { readFileSync } from 'node:fs'
 import { packageFile } from '../package-file.js'
 import { PointBudget } from './cost.js'
 import { executeGraphQL, githubSchema } from './graphql.js'
+import {
+  allows,
+  refusedMutations,
+  restPermission,
+  restRefusal,
+  type TokenPermissions
+} from './permissions.js'
 import type { GitHubStore, SandboxRepo, SandboxWorkflowRun } from './store.js'
 
 export type RequestKind = 'graphql-read' | 'graphql-write' | 'rest-read' | 'rest-write'
@@ -48,6 +55,13 @@ export interface SandboxOptions {
   randomFaults?: { rate: number; seed: number }
   /** After the k-th applied write, call `kill` and never answer. */
   killAfterWrites?: { k: number; kill: () => void }
+  /**
+   * Answer like a GitHub Enterprise Server that predates `return_run_details`
+   * (3.19 and older): a dispatch carrying the key is refused with 422.
+   */
+  refuseRunDetails?: boolean
+  /** Repository permissions per token (a token not listed may do everything); see permissions.ts. */
+  tokenPermissions?: Record<string, TokenPermissions>
   /** Called when a workflow is dispatched (scripted agents hook in here). */
   onWorkflowDispatch?: (repo: SandboxRepo, run: SandboxWorkflowRun) => void
   /**
@@ -315,6 +329,13 @@ export async function startGitHubSandbox(options: SandboxOptions): Promise<GitHu
       log.push(`${kind} POST ${path}`)
       if (!login) return send(res, 401, { message: 'Bad credentials' })
       if (injectFault(res, kind, method, path)) return
+      const refused = mutation
+        ? refusedMutations(request.query, options.tokenPermissions?.[token ?? ''])
+        : null
+      if (refused) {
+        const data = Object.fromEntries(refused.aliases.map((a) => [a, null]))
+        return send(res, 200, { data, errors: refused.errors }, budgetOf(login).headers())
+      }
       const budget = budgetOf(login)
       const result = await executeGraphQL(
         {
@@ -350,6 +371,11 @@ export async function startGitHubSandbox(options: SandboxOptions): Promise<GitHu
     }
     if (!login) return send(res, 401, { message: 'Bad credentials' })
     if (injectFault(res, kind, method, path)) return
+    const needed = restPermission(method, match.template)
+    if (!allows(options.tokenPermissions?.[token ?? ''], needed) && needed) {
+      const refusal = restRefusal(needed)
+      return send(res, refusal.status, refusal.body, refusal.headers)
+    }
     const handler = REST[`${method} ${match.template}`]
     if (!handler) {
       violations.push(`not emulated: ${method} ${match.template}`)
@@ -510,6 +536,17 @@ const REST: Readonly<Record<string, RestHandler>> = {
     if (!repo) return notFound
     const file = workflowOf(repo, req.params.workflow_id ?? '')
     if (!file) return notFound
+    if (req.options.refuseRunDetails && 'return_run_details' in req.body) {
+      return {
+        status: 422,
+        body: {
+          message: 'Invalid request.\n\n"return_run_details" is not a permitted key.',
+          documentation_url:
+            'https://docs.github.com/enterprise-server@3.19/rest/actions/workflows#create-a-workflow-dispatch-event',
+          status: '422'
+        }
+      }
+    }
     const inputs = (req.body.inputs ?? {}) as Record<string, string>
     const at = req.store.now()
     const run: SandboxWorkflowRun = {

@@ -7,7 +7,7 @@ import { createWorkflowAgent } from './workflow.js'
 
 export function createAgent(
   config: Config,
-  deps: { clients: GitHubClients; fetch?: typeof fetch }
+  deps: { clients: GitHubClients; fetch?: typeof fetch; log?: (message: string) => void }
 ): AgentPort {
   if (config.agent === 'workflow') {
     return createWorkflowAgent({
@@ -22,6 +22,7 @@ export function createAgent(
     projects: config.t3.projects,
     model: config.t3.model,
     runtimeMode: config.t3.runtimeMode,
-    ...(deps.fetch ? { fetch: deps.fetch } : {})
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.log ? { log: deps.log } : {})
   })
 }

@@ -10,8 +10,14 @@
  * - Exactly once: the example workflow names its run `afk <run_key>`, so a
  *   dispatch whose answer was lost is found by name before dispatching again
  *   (also the fallback when GitHub answers 204 without run details).
+ * - GitHub Enterprise Server: a server that predates `return_run_details`
+ *   (GHES 3.19 and older) refuses a dispatch carrying it with 400/422 naming
+ *   the key. The dispatch is then sent again without it — nothing was
+ *   started by the refused one — and the run found by its name; the adapter
+ *   remembers the refusal and stops asking for the rest of the tick.
  * - `workflow_dispatch` inputs are limited to 65,535 characters in all: a
- *   longer prompt is cut, with a note telling the agent to read the issue.
+ *   longer prompt is cut, with a note (never "read the issue yourself": the
+ *   raw issue holds the hidden text the prompt builder removed).
  */
 import type { RepoRef } from '../config.js'
 import type { ThreadStatus } from '../core/types.js'
@@ -23,6 +29,7 @@ import type {
   ThreadQuery
 } from '../loop/ports.js'
 import type { GitHubClients } from '../github/client.js'
+import { asPermissionError } from '../github/errors.js'
 
 /** GitHub's limit on the total length of workflow_dispatch input values. */
 export const DISPATCH_INPUTS_LIMIT = 65_535
@@ -52,11 +59,21 @@ export function workflowRunStatus(
   return null
 }
 
-/** The prompt cut to fit the dispatch inputs, with a note when it was. */
-export function fitPrompt(prompt: string, repo: string, issue: number): string {
+/**
+ * The prompt cut to fit the dispatch inputs, with a note when it was. The
+ * prompt builder already bounds the issue text well below the limit, so only
+ * an outsized template gets here; the note never sends the agent to read the
+ * raw issue (whose hidden text the prompt builder removed).
+ */
+export function fitPrompt(prompt: string): string {
   if (prompt.length <= PROMPT_ROOM) return prompt
-  const note = `\n\n[afk-loop: this prompt was cut to fit GitHub's workflow_dispatch input limit. Read issue #${issue} in ${repo} yourself for the full text.]`
+  const note = `\n\n[afk-loop: this prompt was cut to fit GitHub's workflow_dispatch input limit.]`
   return prompt.slice(0, PROMPT_ROOM - note.length) + note
+}
+
+/** The run-name the agent workflow gives a dispatch's run (`run-name: afk ${{ inputs.run_key }}`). */
+export function runName(key: string): string {
+  return `afk ${key}`
 }
 
 interface RunJson {
@@ -83,13 +100,17 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
   const { reader, writer } = options.clients
   const file = options.workflowFile
   const defaultBranches = new Map<string, string>()
+  /** Ask GitHub for the run's details until a server refuses the key (older GHES). */
+  let runDetails = true
 
   const where = (repo: RepoRef) => `workflow ${file} in ${repo.fullName}`
   const explain = (repo: RepoRef, error: unknown): Error => {
     const status = (error as { status?: number }).status
     const message = String((error as { message?: unknown } | null)?.message ?? error)
-    if (status === 401)
-      return new Error(`github-token was rejected by GitHub (HTTP 401) while using ${where(repo)}`)
+    if (status === 401 || status === 403) {
+      const denied = asPermissionError(error, 'actions: write', `run ${where(repo)}`)
+      if (denied) return denied
+    }
     const network = networkCause(error)
     if (network) return new Error(`GitHub is unreachable (${network}) while using ${where(repo)}`)
     if (status === 404)
@@ -117,9 +138,10 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
   }
 
   async function findByKey(repo: RepoRef, key: string): Promise<DispatchedThread | null> {
-    const run = (await listRuns(repo)).find(
-      (r) => (r.name ?? '').includes(key) || (r.display_title ?? '').includes(key)
-    )
+    // Exactly the run-name: a run whose name merely contains the key (another
+    // workflow's `afk <key> please cancel me`) is not this dispatch's.
+    const want = runName(key)
+    const run = (await listRuns(repo)).find((r) => r.display_title === want || r.name === want)
     return run ? { threadId: String(run.id), url: run.html_url } : null
   }
 
@@ -180,21 +202,27 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
         const existing = await findByKey(repo, request.key)
         if (existing) return existing
         const ref = options.ref ?? (await defaultBranch(repo))
-        const res = await writer.request(
-          'POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches',
-          {
+        const send = (withDetails: boolean) =>
+          writer.request('POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches', {
             owner: repo.owner,
             repo: repo.name,
             workflow_id: file,
             ref,
             inputs: {
               issue: String(request.issue),
-              prompt: fitPrompt(request.prompt, repo.fullName, request.issue),
+              prompt: fitPrompt(request.prompt),
               run_key: request.key
             },
-            return_run_details: true
-          } as never
-        )
+            ...(withDetails ? { return_run_details: true } : {})
+          } as never)
+        let res: Awaited<ReturnType<typeof send>>
+        try {
+          res = await send(runDetails)
+        } catch (error) {
+          if (!runDetails || !refusesRunDetails(error)) throw error
+          runDetails = false
+          res = await send(false)
+        }
         const details = (
           res as { status: number; data?: { workflow_run_id?: number; html_url?: string } }
         ).data
@@ -237,6 +265,16 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
       }
     }
   }
+}
+
+/** A 400/422 that names `return_run_details`: a server that doesn't know the key. */
+export function refusesRunDetails(error: unknown): boolean {
+  const e = error as { status?: number; message?: unknown } | null
+  return (
+    (e?.status === 400 || e?.status === 422) &&
+    typeof e.message === 'string' &&
+    e.message.includes('return_run_details')
+  )
 }
 
 /** A network failure's code (ECONNREFUSED, …) anywhere in an error's cause chain. */

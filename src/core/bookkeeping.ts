@@ -17,7 +17,16 @@
  *   trimmed oldest-first, never the essential fields.
  * - Records carry `v`; older versions pass through {@link MIGRATIONS} on the
  *   way in, so a new release can read what an old one wrote.
+ * - With a state secret ({@link RecordSeal}), the block's header carries an
+ *   HMAC-SHA256 over the record's text and the issue's identity (repository,
+ *   number, node id). `decode` with a seal answers `unverified` for a record
+ *   without a MAC or with one that doesn't verify: anyone else who can write
+ *   comments under the loop's login (every workflow, with `GITHUB_TOKEN`)
+ *   can't forge one, and a record copied from another issue doesn't verify.
+ *   Without a seal the MAC is ignored, so records stay readable if the
+ *   secret is removed, and v1 records without a MAC read as before.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import { z } from 'zod'
 import {
   ACTIONS,
@@ -142,7 +151,36 @@ export type TerminalMark = NonNullable<RunRecord['terminal']>
 
 /** What `decode` found in a comment body. */
 export type Decoded =
-  { kind: 'ok'; record: RunRecord } | { kind: 'absent' } | { kind: 'corrupt'; reason: string }
+  | { kind: 'ok'; record: RunRecord }
+  | { kind: 'absent' }
+  | { kind: 'corrupt'; reason: string }
+  /** Readable, but the loop can't prove it wrote it (state secret set). */
+  | { kind: 'unverified'; reason: string }
+
+/**
+ * What binds a record to the loop and to one issue: the `state-secret` and
+ * the issue's identity. The node id survives a transfer while the repository
+ * and number change, so a record doesn't verify anywhere but where it was
+ * written.
+ */
+export interface RecordSeal {
+  secret: string
+  /** `owner/name` (compared lowercase). */
+  repo: string
+  issue: number
+  /** The issue's GraphQL node id. */
+  issueId: string
+}
+
+/** The record's MAC: HMAC-SHA256 over the issue's identity and the record's exact text, hex. */
+export function recordMac(json: string, seal: RecordSeal): string {
+  return createHmac('sha256', seal.secret)
+    .update(`afk-loop record\n${seal.repo.toLowerCase()}\n${seal.issue}\n${seal.issueId}\n`)
+    .update(json)
+    .digest('hex')
+}
+
+const MAC_LABEL = 'hmac-sha256='
 
 /**
  * Upgrades from older record versions, keyed by the version they read. Each
@@ -169,9 +207,11 @@ function asciiJson(value: unknown): string {
  * schema order, so an unchanged record always encodes to the same text and
  * costs no write), and the loop never writes a record it couldn't read back.
  */
-export function encode(record: RunRecord): string {
+export function encode(record: RunRecord, seal: RecordSeal | null = null): string {
   const canonical = runRecordSchema.parse(record)
-  return `${MARKER} v${canonical.v}\n${asciiJson(canonical)}\n${MARKER_END}`
+  const json = asciiJson(canonical)
+  const mac = seal ? ` ${MAC_LABEL}${recordMac(json, seal)}` : ''
+  return `${MARKER} v${canonical.v}${mac}\n${json}\n${MARKER_END}`
 }
 
 /** Whether a comment body carries a record block (valid or not). */
@@ -179,10 +219,13 @@ export function hasMarker(body: string): boolean {
   return body.includes(MARKER)
 }
 
-/** Read the record from a comment body. Never throws. */
-export function decode(body: string): Decoded {
+/**
+ * Read the record from a comment body. Never throws. With a seal, a record
+ * must carry a MAC that verifies, or it is `unverified`.
+ */
+export function decode(body: string, seal: RecordSeal | null = null): Decoded {
   try {
-    return decodeUnsafe(body)
+    return decodeUnsafe(body, seal)
   } catch (error) {
     // Defensive: decodeUnsafe is written not to throw, but a record that
     // can't be read must never take the tick down with it.
@@ -190,7 +233,7 @@ export function decode(body: string): Decoded {
   }
 }
 
-function decodeUnsafe(body: string): Decoded {
+function decodeUnsafe(body: string, seal: RecordSeal | null): Decoded {
   const start = body.lastIndexOf(MARKER)
   if (start < 0) return { kind: 'absent' }
   const end = body.indexOf(MARKER_END, start + MARKER.length)
@@ -199,12 +242,32 @@ function decodeUnsafe(body: string): Decoded {
   const newline = inner.indexOf('\n')
   if (newline < 0) return { kind: 'corrupt', reason: 'the record block has no body' }
   const header = inner.slice(0, newline).trim()
-  const version = /^v(\d{1,6})$/.exec(header)
+  const version = /^v(\d{1,6})(?: hmac-sha256=([0-9a-f]{64}))?$/.exec(header)
   if (!version) return { kind: 'corrupt', reason: `unrecognised record header "${clip(header)}"` }
+
+  const json = inner.slice(newline + 1).trimEnd()
+  if (seal) {
+    const mac = version[2]
+    if (!mac) {
+      return {
+        kind: 'unverified',
+        reason:
+          'the record carries no MAC (written before state-secret was set, or by someone else)'
+      }
+    }
+    const expected = Buffer.from(recordMac(json, seal), 'hex')
+    if (!timingSafeEqual(Buffer.from(mac, 'hex'), expected)) {
+      return {
+        kind: 'unverified',
+        reason:
+          "the record's MAC does not verify (written by someone else, for another issue, or with another state-secret)"
+      }
+    }
+  }
 
   let raw: unknown
   try {
-    raw = JSON.parse(inner.slice(newline + 1))
+    raw = JSON.parse(json)
   } catch {
     return { kind: 'corrupt', reason: 'the record is not valid JSON' }
   }
@@ -269,18 +332,19 @@ export function byteLength(text: string): number {
 export function composeComment(
   record: RunRecord,
   renderVisible: (record: RunRecord) => string,
-  budget: number = COMMENT_BUDGET_BYTES
+  budget: number = COMMENT_BUDGET_BYTES,
+  seal: RecordSeal | null = null
 ): string {
   let current = record
   for (;;) {
-    const body = `${renderVisible(current)}\n\n${encode(current)}`
+    const body = `${renderVisible(current)}\n\n${encode(current, seal)}`
     if (byteLength(body) <= budget) return body
     if (current.history.length === 0) break
     // Halve the overshoot quickly on huge histories, one by one near the end.
     const drop = Math.max(1, Math.floor(current.history.length / 4))
     current = { ...current, history: current.history.slice(drop) }
   }
-  const block = encode(current)
+  const block = encode(current, seal)
   const room = budget - byteLength(block) - 40
   const visible = truncateBytes(renderVisible(current), Math.max(0, room))
   return `${visible}\n\n_(truncated)_\n\n${block}`

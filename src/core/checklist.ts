@@ -41,6 +41,8 @@ export const REASON_TEXT: Readonly<Record<AnyReason, string>> = {
     "The loop's status comment for this run can't be read, so its bookkeeping can't be trusted.",
   'record-edited':
     "The loop's status comment was edited by someone else, so its bookkeeping can't be trusted.",
+  'record-unverified':
+    "The loop's status comment holds a record the loop can't prove it wrote (see the detail), so its bookkeeping can't be trusted.",
   'emergency-stop': 'The loop was switched to `mode: stop` (emergency stop).'
 }
 

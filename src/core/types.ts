@@ -61,6 +61,7 @@ export const LOOP_REASONS = [
   'record-missing',
   'record-corrupt',
   'record-edited',
+  'record-unverified',
   'emergency-stop'
 ] as const
 export type LoopReason = (typeof LOOP_REASONS)[number]

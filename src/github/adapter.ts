@@ -48,6 +48,7 @@ import {
   type World
 } from '../loop/ports.js'
 import { ciStatus } from './ci.js'
+import { asPermissionError } from './errors.js'
 import type { GitHubClient, GitHubClients } from './client.js'
 import {
   COMMENTS_QUERY,
@@ -928,7 +929,17 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       })
       nodeId = res.data.node_id
     } catch (error) {
-      if ((error as { status?: number }).status !== 422) throw asRateLimited(error) ?? error
+      if ((error as { status?: number }).status !== 422) {
+        throw (
+          asRateLimited(error) ??
+          asPermissionError(
+            error,
+            'issues: write',
+            `create the label '${name}' in ${repo.fullName}`
+          ) ??
+          error
+        )
+      }
       // Created meanwhile (or by a human): look it up.
       const res = await reader.request('GET /repos/{owner}/{repo}/labels/{name}', {
         owner: repo.owner,
@@ -1032,6 +1043,12 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     } catch (error) {
       const limited = asRateLimited(error)
       if (limited) throw limited
+      const denied = asPermissionError(
+        error,
+        'issues: write',
+        `change ${repo.fullName}#${change.issue}`
+      )
+      if (denied && !(error as { data?: unknown }).data) throw denied
       const partial = error as {
         data?: Record<string, unknown> | null
         errors?: { path?: (string | number)[]; message: string }[]
@@ -1043,6 +1060,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       const applied = aliases.filter((a) => !failed.has(a) && partial.data?.[a] != null)
       const messages = partial.errors.map((e) => e.message).join('; ')
       if (applied.length === 0) {
+        if (denied) throw denied
         throw new Error(
           `GitHub refused the changes to ${repo.fullName}#${change.issue}: ${messages}`,
           { cause: error }
@@ -1109,6 +1127,22 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     },
     apply,
     points: () => ({ ...points, spent: points.spent + writePoints }),
+    missingLabels(repo: RepoRef): string[] {
+      const ids = labelIds.get(repo.key)
+      if (!ids) return []
+      return [options.labels.ready, options.labels.inProgress, options.labels.human].filter(
+        (name) => !ids.has(name.toLowerCase())
+      )
+    },
+    async createLabel(repo: RepoRef, name: string): Promise<void> {
+      const allowed = allowlist.get(repo.key)
+      if (!allowed) {
+        throw new Error(
+          `refusing to create a label in ${repo.fullName}: it is not in the repos allowlist`
+        )
+      }
+      await labelId(allowed, name, true)
+    },
     rateLimit: () => lastRateLimit
   }
 }

@@ -8,6 +8,10 @@
  *   is attempted this tick (every later one throws RateLimitedError at once).
  * - Counting: writes, dispatches, interrupts and notifications are counted for
  *   the job summary and the benchmark.
+ * - Permission: a write GitHub refuses for lack of permission (401, or a 403
+ *   that is no rate limit) is remembered, once per repository and permission,
+ *   so the tick can fail the step naming what to grant; it is still thrown to
+ *   the run it belongs to.
  *
  * Reads (the agent's `find`) pass through untouched: a dry run may read.
  */
@@ -22,7 +26,15 @@ import type {
   RunChange,
   ThreadQuery
 } from './ports.js'
-import { RateLimitedError } from './ports.js'
+import { AgentUnavailableError, PermissionError, RateLimitedError } from './ports.js'
+import type { RepoRef } from '../config.js'
+
+/** A write GitHub refused for lack of permission, once per repository and permission. */
+export interface PermissionFailure {
+  repo: string
+  permission: string
+  error: string
+}
 
 export interface EffectCounts {
   writes: number
@@ -37,6 +49,10 @@ export class Effects {
   readonly plan: string[] = []
   /** Set once the primary rate limit is spent: why writing stopped. */
   writesStopped: string | null = null
+  /** Set once the agent says it can't be used at all this tick: why (no new run is claimed). */
+  agentUnavailable: string | null = null
+  /** Writes refused for lack of permission. */
+  readonly permissionFailures: PermissionFailure[] = []
 
   constructor(
     private readonly github: GitHubPort,
@@ -61,7 +77,40 @@ export class Effects {
       return result
     } catch (error) {
       if (error instanceof RateLimitedError) this.writesStopped = error.message
+      this.noteRefusal(change.repo, error)
       throw error
+    }
+  }
+
+  /** Create one of the loop's labels that `repo` lacks. */
+  async createLabel(repo: RepoRef, name: string): Promise<void> {
+    if (this.dryRun) {
+      this.plan.push(`${repo.fullName}: create the label ${name}`)
+      return
+    }
+    if (this.writesStopped) throw new RateLimitedError(this.writesStopped)
+    if (!this.github.createLabel) return
+    try {
+      await this.github.createLabel(repo, name)
+      this.counts.writes++
+    } catch (error) {
+      if (error instanceof RateLimitedError) this.writesStopped = error.message
+      this.noteRefusal(repo, error)
+      throw error
+    }
+  }
+
+  private noteRefusal(repo: RepoRef, error: unknown): void {
+    if (!(error instanceof PermissionError)) return
+    const known = this.permissionFailures.some(
+      (f) => f.repo === repo.fullName && f.permission === error.permission
+    )
+    if (!known) {
+      this.permissionFailures.push({
+        repo: repo.fullName,
+        permission: error.permission,
+        error: error.message
+      })
     }
   }
 
@@ -73,13 +122,28 @@ export class Effects {
       return { threadId: `dry-run-${request.key}`, url: null }
     }
     if (this.writesStopped) throw new RateLimitedError(this.writesStopped)
-    const thread = await this.agent.dispatch(request)
-    this.counts.dispatches++
-    return thread
+    try {
+      const thread = await this.watchAgent(this.agent.dispatch(request))
+      this.counts.dispatches++
+      return thread
+    } catch (error) {
+      this.noteRefusal(request.repo, error)
+      throw error
+    }
   }
 
   find(query: { repo: ThreadQuery['repo']; key: string }): Promise<DispatchedThread | null> {
-    return this.agent.find(query)
+    return this.watchAgent(this.agent.find(query))
+  }
+
+  /** Note an agent that can't be used at all, so the poller claims nothing more this tick. */
+  private async watchAgent<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call
+    } catch (error) {
+      if (error instanceof AgentUnavailableError) this.agentUnavailable ??= error.message
+      throw error
+    }
   }
 
   async interrupt(query: ThreadQuery): Promise<void> {
@@ -87,8 +151,13 @@ export class Effects {
       this.plan.push(`${query.repo.fullName}: interrupt thread ${query.threadId}`)
       return
     }
-    await this.agent.interrupt(query)
-    this.counts.interrupts++
+    try {
+      await this.agent.interrupt(query)
+      this.counts.interrupts++
+    } catch (error) {
+      this.noteRefusal(query.repo, error)
+      throw error
+    }
   }
 
   async notify(channel: string, notification: Notification): Promise<void> {

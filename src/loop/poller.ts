@@ -24,7 +24,16 @@ import type { CandidateIssue, RepoWorld } from './ports.js'
 import type { RunRow } from './report.js'
 import { newRecord, recordMatches, recordThread } from './run-view.js'
 import { firstTurnPrompt } from '../core/prompts.js'
-import { CommentWriter, errorMessage, row, type LoopSettings } from './watcher.js'
+import { recordProblem } from '../core/record-checks.js'
+import { PermanentDispatchError } from './ports.js'
+import {
+  CommentWriter,
+  errorMessage,
+  failedIntent,
+  row,
+  sealFor,
+  type LoopSettings
+} from './watcher.js'
 
 export interface PollerLimits {
   maxConcurrent: number
@@ -85,6 +94,10 @@ export async function pollCandidates(input: PollerInput): Promise<RunRow[]> {
       skip(`waiting: max-concurrent-per-repo (${limits.maxConcurrentPerRepo}) runs in flight`)
       continue
     }
+    if (input.effects.agentUnavailable) {
+      skip(`not claimed: the agent can't be used this tick (${input.effects.agentUnavailable})`)
+      continue
+    }
     for (const forged of candidate.forgedComments) {
       input.warn(
         `${repo.fullName}#${candidate.number}: ignored a comment by @${forged.author ?? 'unknown'} that looks like afk-loop's status comment (${forged.url}).`
@@ -113,9 +126,19 @@ function startingRecord(
   candidate: CandidateIssue
 ): { record: RunRecord; resumed: boolean } {
   const comment = candidate.statusComment
-  const decoded = comment && !comment.editedByOther ? decode(comment.body) : null
+  const seal = sealFor(input.settings, repo, candidate)
+  const decoded = comment && !comment.editedByOther ? decode(comment.body, seal) : null
+  // An earlier record is carried over (its history, or a claim to resume)
+  // only if the loop can trust it; otherwise the claim starts afresh.
   const previous =
-    decoded?.kind === 'ok' && recordMatches(decoded.record, repo, candidate.number)
+    decoded?.kind === 'ok' &&
+    recordMatches(decoded.record, repo, candidate.number) &&
+    recordProblem(decoded.record, {
+      repo: repo.key,
+      issue: candidate.number,
+      issueUrl: candidate.url,
+      now: input.now
+    }) === null
       ? decoded.record
       : null
   const unfinished =
@@ -176,10 +199,10 @@ async function claim(
   } catch (failure) {
     if (failure instanceof Error && failure.name === 'RateLimitedError') throw failure
     error = errorMessage(failure)
-    record = {
-      ...record,
-      intent: { ...intent, failures: intent.failures + 1, lastError: error.slice(0, 500) }
+    if (failure instanceof PermanentDispatchError) {
+      input.warn(`${repo.fullName}#${candidate.number}: the agent can't be started: ${error}`)
     }
+    record = { ...record, intent: failedIntent(intent, failure) }
   }
 
   // 3. the result.

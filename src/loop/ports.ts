@@ -64,6 +64,31 @@ export interface AgentPort {
   interrupt(query: ThreadQuery): Promise<void>
 }
 
+/**
+ * A dispatch that cannot succeed until a human changes the configuration
+ * (e.g. no model to start the agent with): the run is handed back at once,
+ * with this message, instead of being retried up to the failure limit.
+ */
+export class PermanentDispatchError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'PermanentDispatchError'
+  }
+}
+
+/**
+ * The agent backend as a whole can't be used right now (token rejected or
+ * lacking a right, server unreachable, redirected, snapshot too large): not
+ * the run's fault, so it is not counted against the run, and no new run is
+ * claimed while it lasts.
+ */
+export class AgentUnavailableError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'AgentUnavailableError'
+  }
+}
+
 // --------------------------------------------------------------- github ---
 
 /** CI of one commit, computed by the adapter from checks and statuses. */
@@ -250,6 +275,13 @@ export interface GitHubPort {
   points?(): PointsReport | null
   /** Apply one run's changes, in order: comment, labels, close. */
   apply(change: RunChange): Promise<ChangeResult>
+  /**
+   * The loop's own labels (ready, in-progress, human) that the last
+   * `readWorld` did not find in `repo`; empty when it was not read.
+   */
+  missingLabels?(repo: RepoRef): string[]
+  /** Create one of the loop's labels, with its colour and description. */
+  createLabel?(repo: RepoRef, name: string): Promise<void>
 }
 
 /** The primary rate limit is spent: write nothing more this tick. */
@@ -268,6 +300,24 @@ export class ConflictError extends Error {
   constructor(message: string) {
     super(message)
     this.name = 'ConflictError'
+  }
+}
+
+/**
+ * GitHub refused a request for lack of permission (401, or 403 that is not a
+ * rate limit): it will refuse it again until someone changes the token, so
+ * the step fails, naming what is missing.
+ */
+export class PermissionError extends Error {
+  constructor(
+    message: string,
+    /** The permission to grant, as a workflow's `permissions:` says it (`issues: write`). */
+    readonly permission: string,
+    /** The HTTP status GitHub answered (401, 403), or 200 for a GraphQL FORBIDDEN. */
+    readonly status: number
+  ) {
+    super(message)
+    this.name = 'PermissionError'
   }
 }
 

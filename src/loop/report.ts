@@ -4,6 +4,7 @@
  */
 import { formatDuration } from '../core/checklist.js'
 import type { Phase } from '../core/types.js'
+import type { PermissionFailure } from './effects.js'
 import type { PointsReport } from './ports.js'
 
 /** What happened to one run this tick. */
@@ -46,6 +47,38 @@ export interface TickReport {
   points?: PointsReport | null
   /** Why the tick claimed nothing new or left runs for the next tick (points), if it did. */
   budget?: string | null
+  /** The loop's labels created this tick (`owner/name: label`). */
+  labelsCreated: string[]
+  /** Writes GitHub refused for lack of permission: they fail the step. */
+  permissionFailures: PermissionFailure[]
+}
+
+/** The tick in numbers, for the scalar outputs and the summary line. */
+export interface TickCounts {
+  claimed: number
+  inFlight: number
+  fixForward: number
+  landed: number
+  handedBack: number
+  released: number
+  errors: number
+}
+
+const HANDED_BACK = ['ESCALATE_PREPUSH', 'FREEZE_ESCALATE', 'HAND_BACK']
+
+/** Count the rows by what happened; errors include unreadable repositories and refused writes. */
+export function tickCounts(report: TickReport): TickCounts {
+  const count = (pred: (r: RunRow) => boolean): number => report.rows.filter(pred).length
+  return {
+    claimed: count((r) => r.action === 'CLAIM'),
+    inFlight: count((r) => ['WAIT', 'FIX_FORWARD'].includes(r.action)),
+    fixForward: count((r) => r.action === 'FIX_FORWARD'),
+    landed: count((r) => r.action === 'CLOSE_SUCCESS'),
+    handedBack: count((r) => HANDED_BACK.includes(r.action)),
+    released: count((r) => r.action === 'RELEASE'),
+    errors:
+      count((r) => r.error !== null) + report.repoErrors.length + report.permissionFailures.length
+  }
 }
 
 /** Rows listed one by one in the job summary; past this, the rest are summarised. */
@@ -79,16 +112,16 @@ const TERMINAL_WORDS: Readonly<Record<string, string>> = {
 
 /** One line for the `summary` output and the log. */
 export function summaryLine(report: TickReport): string {
-  const count = (pred: (r: RunRow) => boolean): number => report.rows.filter(pred).length
+  const c = tickCounts(report)
   const parts = [
-    `${count((r) => r.action === 'CLAIM')} claimed`,
-    `${count((r) => ['WAIT', 'FIX_FORWARD'].includes(r.action))} in flight`,
-    `${count((r) => r.action === 'FIX_FORWARD')} fix-forward`,
-    `${count((r) => r.action === 'CLOSE_SUCCESS')} landed`,
-    `${count((r) => ['ESCALATE_PREPUSH', 'FREEZE_ESCALATE', 'HAND_BACK'].includes(r.action))} handed back`,
-    `${count((r) => r.action === 'RELEASE')} released`
+    `${c.claimed} claimed`,
+    `${c.inFlight} in flight`,
+    `${c.fixForward} fix-forward`,
+    `${c.landed} landed`,
+    `${c.handedBack} handed back`,
+    `${c.released} released`
   ]
-  const errors = count((r) => r.error !== null) + report.repoErrors.length
+  const errors = c.errors
   const p = report.points
   const tail = [
     p
@@ -146,6 +179,12 @@ export function summaryMarkdown(report: TickReport): string {
   lines.push(
     `Totals: ${report.rows.length} run(s); ${c.writes} write(s), ${c.dispatches} dispatch(es), ${c.interrupts} interrupt(s), ${c.notifications} notification(s).`
   )
+  for (const f of report.permissionFailures) {
+    lines.push('', `**Missing permission in ${f.repo}: \`${f.permission}\`** — ${f.error}`)
+  }
+  if (report.labelsCreated.length > 0) {
+    lines.push('', `Labels created: ${report.labelsCreated.join('; ')}.`)
+  }
   for (const e of report.repoErrors) lines.push('', `**${e.repo} could not be read:** ${e.error}`)
   if (report.agentError) lines.push('', `**Agent status unavailable:** ${report.agentError}`)
   if (report.points) {

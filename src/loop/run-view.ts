@@ -10,11 +10,13 @@
 import {
   composeComment,
   withHistory,
+  type RecordSeal,
   type HistoryEntry,
   type RunRecord,
   type TerminalMark
 } from '../core/bookkeeping.js'
 import { render, type ChecklistFacts } from '../core/checklist.js'
+import { runKeyPrefix } from '../core/record-checks.js'
 import { runBranch } from '../core/prompts.js'
 import type { AnyReason, CIStatus, Delivery, Phase } from '../core/types.js'
 import type { RepoRef } from '../config.js'
@@ -43,9 +45,9 @@ export function secondsSince(from: string, now: Date): number {
   return seconds(from, now)
 }
 
-/** A run's key: unique per claim, short, and made of characters every backend accepts. */
+/** A run's key: unique per claim, short, made of characters every backend accepts, and tied to its issue. */
 export function newRunKey(repo: RepoRef, issue: number, now: Date): string {
-  return `afk-${fnv1a(repo.key)}-${issue}-${now.getTime().toString(36)}`
+  return `${runKeyPrefix(repo.key, issue)}${now.getTime().toString(36)}`
 }
 
 /** The key of the dispatch for an attempt (0 = first turn). */
@@ -56,15 +58,6 @@ export function attemptKey(runKey: string, attempt: number): string {
 /** The doorbell's idempotency key for a run's end. */
 export function doorbellKey(runKey: string, kind: string): string {
   return `${runKey}-${kind}`
-}
-
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i)
-    hash = Math.imul(hash, 0x01000193) >>> 0
-  }
-  return hash.toString(16).padStart(8, '0')
 }
 
 /** A fresh record for a claim: the first dispatch is its intent. */
@@ -296,11 +289,18 @@ export interface CommentContext {
   /** CI of the current commit (ignored once the run has ended: the record's mark wins). */
   ci: CIStatus | null
   mention: string | null
+  /** With `state-secret`: what the record's MAC binds it to. */
+  seal?: RecordSeal | null
 }
 
 /** Render the whole status comment for a record. Deterministic. */
 export function statusCommentBody(record: RunRecord, context: CommentContext): string {
-  return composeComment(record, (r) => render(checklistFacts(r, context)))
+  return composeComment(
+    record,
+    (r) => render(checklistFacts(r, context)),
+    undefined,
+    context.seal ?? null
+  )
 }
 
 /** The checklist's facts, from the record and the context. */

@@ -8,10 +8,13 @@
  * 3. Watch: each tracked issue is driven by the watcher. A failure on one run
  *    (an API error, an agent that is down) is reported on its row and the
  *    tick goes on with the others.
- * 4. Poll (only in `mode: on`): claim candidates up to the caps — and up to
- *    what GitHub's points left can pay for (see {@link affordableClaims}).
- * 5. Report: a row per run, totals, warnings, the points spent and left, and
- *    what a dry run would do.
+ * 4. Poll (only in `mode: on`): create the loop's labels a repository lacks
+ *    (so a maintainer has `ready-for-agent` to put on issues from the first
+ *    tick on), then claim candidates up to the caps — and up to what
+ *    GitHub's points left can pay for (see {@link affordableClaims}).
+ * 5. Report: a row per run, totals, warnings, the points spent and left,
+ *    what a dry run would do, and the writes GitHub refused for lack of
+ *    permission (which fail the step).
  *
  * Budget: GitHub prices GraphQL in points (1,000 an hour for GITHUB_TOKEN,
  * shared with the repository's other workflows). The world read reports
@@ -24,6 +27,7 @@
  */
 import { decode } from '../core/bookkeeping.js'
 import type { AuthorAssociation } from '../config.js'
+import type { RepoWorld } from './ports.js'
 import { Effects } from './effects.js'
 import { pollCandidates } from './poller.js'
 import type {
@@ -53,6 +57,8 @@ export interface TickDeps {
   log?: {
     info(message: string): void
     warning(message: string): void
+    /** Decision traces: visible with step debug logging. */
+    debug?(message: string): void
     group?<T>(name: string, fn: () => Promise<T>): Promise<T>
   }
 }
@@ -95,6 +101,12 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
   if (repoErrors.length === world.repos.length && world.repos.length > 0) {
     throw new Error(
       `no allowlisted repository could be read: ${repoErrors.map((e) => `${e.repo}: ${e.error}`).join('; ')}`
+    )
+  }
+
+  for (const w of world.repos) {
+    deps.log?.debug?.(
+      `${w.repo.fullName}: ${w.error === null ? `read ${w.tracked.length} tracked issue(s), ${w.candidates.length} candidate(s), default branch ${w.defaultBranch}` : `not read: ${w.error}`}`
     )
   }
 
@@ -152,6 +164,9 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
     else await watchRepo()
   }
 
+  const labelsCreated =
+    settings.mode === 'on' ? await createMissingLabels(world.repos, deps.github, effects, warn) : []
+
   const claims = affordableClaims(pointsLeft(), inFlight.total)
   const pending = world.repos.reduce((n, r) => n + (r.error === null ? r.candidates.length : 0), 0)
   if (settings.mode === 'on' && !effects.writesStopped && claims === 0 && pending > 0) {
@@ -189,8 +204,38 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
     plan: effects.plan,
     undeliverable,
     points: deps.github.points?.() ?? world.points ?? null,
-    budget: budgetNote
+    budget: budgetNote,
+    labelsCreated,
+    permissionFailures: effects.permissionFailures
   }
+}
+
+/**
+ * The loop's labels a readable repository lacks, created with their colours
+ * and descriptions: only when missing, so a quiet tick still writes nothing.
+ * A failure is a warning (and, for lack of permission, fails the step
+ * through the Effects gate); the tick goes on.
+ */
+async function createMissingLabels(
+  repos: readonly RepoWorld[],
+  github: GitHubPort,
+  effects: Effects,
+  warn: (message: string) => void
+): Promise<string[]> {
+  const created: string[] = []
+  for (const w of repos) {
+    if (w.error !== null) continue
+    for (const name of github.missingLabels?.(w.repo) ?? []) {
+      try {
+        await effects.createLabel(w.repo, name)
+        created.push(`${w.repo.fullName}: ${name}`)
+      } catch (error) {
+        warn(`Could not create the label '${name}' in ${w.repo.fullName}: ${errorMessage(error)}`)
+        break
+      }
+    }
+  }
+  return created
 }
 
 /** A run still occupies a concurrency slot unless it ended or was skipped. */

@@ -20,7 +20,13 @@
  * half-failed (its in-progress label is still there) and delivering its
  * doorbell from the outbox, with retries.
  */
-import { decode, type RunRecord } from '../core/bookkeeping.js'
+import {
+  decode,
+  type DispatchIntent,
+  type RecordSeal,
+  type RunRecord
+} from '../core/bookkeeping.js'
+import { recordProblem } from '../core/record-checks.js'
 import { REASON_TEXT } from '../core/checklist.js'
 import { dueChannels, isSettled, openOutboxEntry, recordDelivery } from '../core/outbox.js'
 import { firstTurnPrompt, fixForwardPrompt } from '../core/prompts.js'
@@ -36,7 +42,14 @@ import {
 } from '../core/types.js'
 import type { Mode, RepoRef } from '../config.js'
 import type { Effects } from './effects.js'
-import type { AgentSnapshot, Notification, StatusComment, TrackedIssue } from './ports.js'
+import {
+  AgentUnavailableError,
+  PermanentDispatchError,
+  type AgentSnapshot,
+  type Notification,
+  type StatusComment,
+  type TrackedIssue
+} from './ports.js'
 import type { RunRow } from './report.js'
 import {
   attemptKey,
@@ -61,6 +74,22 @@ import {
 /** A dispatch that failed this many ticks in a row hands the run back. */
 export const MAX_DISPATCH_FAILURES = 3
 
+/**
+ * A failed dispatch, counted against its intent. A permanent failure (the
+ * configuration must change first) counts as all of them at once, so the run
+ * is handed back now, once; an agent that can't be used at all is not the
+ * run's fault and is not counted.
+ */
+export function failedIntent(intent: DispatchIntent, error: unknown): DispatchIntent {
+  const failures =
+    error instanceof PermanentDispatchError
+      ? Math.max(MAX_DISPATCH_FAILURES, intent.failures + 1)
+      : error instanceof AgentUnavailableError
+        ? intent.failures
+        : intent.failures + 1
+  return { ...intent, failures, lastError: errorMessage(error).slice(0, 500) }
+}
+
 /** The parts of the configuration the loop itself uses. */
 export interface LoopSettings {
   mode: Mode
@@ -69,6 +98,27 @@ export interface LoopSettings {
   policy: Policy
   templates: { first: string; fixForward: string }
   mention: string | null
+  /** `state-secret`: when set, every record carries a MAC and only records whose MAC verifies are trusted. */
+  stateSecret?: string | null
+}
+
+/** What a record's MAC binds it to, when a state secret is set. */
+export function sealFor(
+  settings: Pick<LoopSettings, 'stateSecret'>,
+  repo: RepoRef,
+  issue: { id: string; number: number }
+): RecordSeal | null {
+  return settings.stateSecret
+    ? { secret: settings.stateSecret, repo: repo.key, issue: issue.number, issueId: issue.id }
+    : null
+}
+
+/** When GitHub recorded the loop's own latest adding of the in-progress label, if in view. */
+export function labelledAt(issue: Pick<TrackedIssue, 'labelEvents'>, label: string): string | null {
+  const events = issue.labelEvents.filter(
+    (e) => e.label === label && e.action === 'added' && e.byViewer
+  )
+  return events[events.length - 1]?.at ?? null
 }
 
 /** Everything one run's step needs. */
@@ -119,7 +169,8 @@ export class CommentWriter {
       maxAttempts: s.policy.maxFixForwardAttempts,
       maxRuntimeSeconds: s.policy.maxRuntimeSeconds,
       ci,
-      mention: s.mention
+      mention: s.mention,
+      seal: sealFor(s, this.ctx.repo, this.ctx.issue)
     })
     const commentChanged = body !== this.body
     const hasLabels = Boolean(labels.add?.length || labels.remove?.length || labels.close)
@@ -167,12 +218,27 @@ export async function stepRun(ctx: RunContext): Promise<RunRow> {
       comment.editor ? `(edited by @${comment.editor})` : null
     )
   }
-  const decoded = decode(comment.body)
+  const decoded = decode(comment.body, sealFor(settings, ctx.repo, issue))
+  if (decoded.kind === 'unverified') {
+    if (!inProgress) return skipRow(ctx, `status comment not trusted: ${decoded.reason}`)
+    return handBackUntrusted(ctx, comment, 'record-unverified', `(${decoded.reason})`)
+  }
   const record = decoded.kind === 'ok' ? decoded.record : null
   if (!record || !recordMatches(record, ctx.repo, issue.number)) {
     if (!inProgress) return skipRow(ctx, 'unreadable status comment; not in progress')
     const why = decoded.kind === 'corrupt' ? decoded.reason : 'the record belongs to another issue'
     return handBackUntrusted(ctx, comment, 'record-corrupt', `(${why})`)
+  }
+  const problem = recordProblem(record, {
+    repo: ctx.repo.key,
+    issue: issue.number,
+    issueUrl: issue.url,
+    now: ctx.now,
+    labelledAt: labelledAt(issue, settings.labels.inProgress)
+  })
+  if (problem) {
+    if (!inProgress) return skipRow(ctx, `status comment not trusted: ${problem}`)
+    return handBackUntrusted(ctx, comment, 'record-unverified', `(${problem})`)
   }
 
   if (record.terminal) return finishRun(ctx, comment, record)
@@ -198,7 +264,11 @@ async function drive(ctx: RunContext, comment: StatusComment, start: RunRecord):
 
   let dispatchError: string | null = null
   if (record.intent) {
-    const outcome = await fulfilIntent(ctx, record, pushed, { fresh: false })
+    // An intent already at the limit failed permanently last tick: hand back without trying again.
+    const outcome =
+      record.intent.failures >= MAX_DISPATCH_FAILURES
+        ? { record, error: null }
+        : await fulfilIntent(ctx, record, pushed, { fresh: false })
     record = outcome.record
     dispatchError = outcome.error
     if (record.intent && record.intent.failures >= MAX_DISPATCH_FAILURES) {
@@ -301,11 +371,10 @@ async function fulfilIntent(
   } catch (error) {
     if (isRateLimited(error)) throw error
     const message = errorMessage(error)
-    const failed: RunRecord = {
-      ...record,
-      intent: { ...intent, failures: intent.failures + 1, lastError: message.slice(0, 500) }
+    if (error instanceof PermanentDispatchError) {
+      ctx.warn(`${repo.fullName}#${issue.number}: the agent can't be started: ${message}`)
     }
-    return { record: failed, error: message }
+    return { record: { ...record, intent: failedIntent(intent, error) }, error: message }
   }
 }
 

@@ -8,6 +8,8 @@
  *   comment, and GitHub notifies the people mentioned.
  * - Only terminal kinds are rung (`done`, `needs-human`, `frozen`); anything
  *   else is refused, whatever a record says.
+ * - Redirects are refused (a 3xx is a failed delivery), so the body goes only
+ *   to the configured https URL, never on to plain http or another host.
  * - A delivery throws on any failure (timeout, refused, non-2xx) so the outbox
  *   retries it later with the same key. Messages never contain the URL or the
  *   secret: Slack webhook URLs are secrets too.
@@ -104,6 +106,9 @@ export function createNotifier(
           method: 'POST',
           headers: { 'user-agent': 'afk-loop', ...headers },
           body,
+          // Never follow a redirect: it could lead to plain http or another
+          // host, carrying the signed body and the idempotency key with it.
+          redirect: 'manual',
           signal: AbortSignal.timeout(timeoutMs)
         })
       } catch (error) {
@@ -118,6 +123,11 @@ export function createNotifier(
       }
       // Drain the body so the connection is released.
       await response.text().catch(() => '')
+      if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+        throw new Error(
+          `${name} notification was redirected (HTTP ${response.status}); afk-loop follows no redirects, so configure the final https URL`
+        )
+      }
       if (!response.ok) {
         throw new Error(`${name} notification was refused with HTTP ${response.status}`)
       }
