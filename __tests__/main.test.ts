@@ -17,6 +17,7 @@ const groups: string[] = []
 const failed: string[] = []
 const infos: string[] = []
 const debugs: string[] = []
+const errors: string[] = []
 
 const core = {
   getInput: jest.fn((name: string) => inputs[name] ?? ''),
@@ -31,6 +32,9 @@ const core = {
     infos.push(message)
   }),
   warning: jest.fn(),
+  error: jest.fn((message: string) => {
+    errors.push(message)
+  }),
   debug: jest.fn((message: string) => {
     debugs.push(message)
   }),
@@ -55,7 +59,7 @@ const { run } = await import('../src/main.js')
 
 beforeEach(() => {
   for (const record of [inputs, outputs]) for (const k of Object.keys(record)) delete record[k]
-  for (const list of [summaryParts, groups, failed, infos, debugs]) list.length = 0
+  for (const list of [summaryParts, groups, failed, infos, debugs, errors]) list.length = 0
   const dir = mkdtempSync(join(tmpdir(), 'afk-main-'))
   process.env.GITHUB_STEP_SUMMARY = join(dir, 'summary')
   writeFileSync(process.env.GITHUB_STEP_SUMMARY, '')
@@ -203,5 +207,41 @@ describe('run', () => {
     await run(() => world.ports())
     expect(failed).toEqual([])
     expect(Number(outputs.errors)).toBeGreaterThan(0)
+  })
+
+  it('mode check: runs the checks instead of a tick, reports each line, fails on a failed check', async () => {
+    turnOn({ mode: 'check' })
+    const world = makeWorld()
+    const makeAdapters = jest.fn(() => world.ports())
+    const probed: string[] = []
+    const deps = {
+      probe: async (repo: { fullName: string }) => {
+        probed.push(repo.fullName)
+        return {
+          repo: repo.fullName,
+          unreachable: repo.fullName === 'octo/lib' ? 'not found' : null,
+          viewer: 'afk-loop[bot]',
+          refusedReads: [],
+          labels: [],
+          writes: []
+        }
+      },
+      schedule: async () => null,
+      agent: world.agent,
+      clock: world.clock
+    }
+    await run(makeAdapters, () => deps)
+    expect(makeAdapters).not.toHaveBeenCalled()
+    expect(probed).toEqual(['octo/app', 'octo/lib'])
+    expect(errors).toEqual([
+      expect.stringMatching(/^FAIL octo\/lib: reach: the token can't read it \(not found\)/),
+      expect.stringMatching(/^FAIL agent: agent: this agent backend has no check/)
+    ])
+    expect(failed).toEqual([expect.stringMatching(/^afk-loop check: 2 check\(s\) failed/)])
+    expect(outputs.errors).toBe('2')
+    expect(outputs.runs).toBe('[]')
+    expect(outputs.summary).toMatch(/^afk-loop \(check\): \d+ passed, 2 failed/)
+    expect(summaryParts.join('\n')).toContain('| ❌ fail | octo/lib: reach |')
+    expect(world.counts.writes).toBe(0)
   })
 })

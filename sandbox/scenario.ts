@@ -83,7 +83,15 @@ export interface WorldOptions {
   github?: Omit<SandboxOptions, 'store'>
   t3?: Pick<
     T3SandboxOptions,
-    'killAfterCommands' | 'fault' | 'latencyMs' | 'port' | 'generation' | 'projects'
+    | 'killAfterCommands'
+    | 'fault'
+    | 'latencyMs'
+    | 'port'
+    | 'generation'
+    | 'projects'
+    | 'limitedTokens'
+    | 'redirectTo'
+    | 'snapshotPadding'
   >
   /** The doorbell receiver's port (default: any free port). */
   doorbellPort?: number

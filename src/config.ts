@@ -71,7 +71,7 @@ export const SECRET_INPUTS: readonly InputName[] = [
   'state-secret'
 ]
 
-export const MODES = ['off', 'watch', 'on', 'stop'] as const
+export const MODES = ['off', 'check', 'watch', 'on', 'stop'] as const
 export type Mode = (typeof MODES)[number]
 
 export const AUTHOR_ASSOCIATIONS = [
@@ -284,7 +284,7 @@ export function parseConfig(partial: Partial<RawInputs>, env: ConfigEnv = {}): P
     return {
       ok: false,
       errors: [
-        `Input 'mode': '${get('mode')}' is not a mode. Use one of: off (do nothing), watch (drive runs in flight, start none), on (drive and start runs), stop (emergency stop: hand every run back).`
+        `Input 'mode': '${get('mode')}' is not a mode. Use one of: off (do nothing), check (write nothing, verify the setup), watch (drive runs in flight, start none), on (drive and start runs), stop (emergency stop: hand every run back).`
       ]
     }
   }

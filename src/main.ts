@@ -17,7 +17,9 @@ import {
   type TickReport
 } from './loop/report.js'
 import { tick, type TickSettings } from './loop/tick.js'
-import { createAdapters } from './wire.js'
+import { createAdapters, createCheckDeps } from './wire.js'
+import { runCheck, type CheckDeps } from './loop/check.js'
+import { checkCounts, checkLogLine, checkMarkdown, checkSummaryLine } from './core/check.js'
 import {
   HOW_TO_TURN_ON,
   INPUT_DEFAULTS,
@@ -53,9 +55,13 @@ export interface Adapters {
 }
 
 export type AdapterFactory = (config: Config) => Adapters | Promise<Adapters>
+export type CheckFactory = (config: Config) => CheckDeps | Promise<CheckDeps>
 
 /** Run the action once. Never throws: failures fail the step. */
-export async function run(makeAdapters: AdapterFactory = productionAdapters): Promise<void> {
+export async function run(
+  makeAdapters: AdapterFactory = productionAdapters,
+  makeCheckDeps: CheckFactory = createCheckDeps
+): Promise<void> {
   try {
     const parsed = parseConfig(readInputs(), {
       allowLoopbackHttp: process.env.AFK_LOOP_ALLOW_LOOPBACK_HTTP === 'true'
@@ -73,7 +79,8 @@ export async function run(makeAdapters: AdapterFactory = productionAdapters): Pr
       await reportOff(parsed.why)
       return
     }
-    await runLoop(parsed.config, makeAdapters)
+    if (parsed.config.mode === 'check') await checkSetup(parsed.config, makeCheckDeps)
+    else await runLoop(parsed.config, makeAdapters)
   } catch (error) {
     core.setFailed(`afk-loop failed: ${error instanceof Error ? error.message : String(error)}`)
   }
@@ -90,6 +97,48 @@ async function reportOff(why: string): Promise<void> {
       .addHeading('afk-loop is off', 3)
       .addRaw(`${why}\n\n${HOW_TO_TURN_ON}`)
       .write()
+  }
+}
+
+/** The permissions the chosen features read with, for `mode: check`. */
+export function neededReads(config: Config): string[] {
+  return [
+    'issues: read',
+    'pull-requests: read',
+    'checks: read',
+    ...(config.delivery === 'trunk' ? ['contents: read'] : [])
+  ]
+}
+
+/**
+ * `mode: check`: verify the setup, write nothing; a pass/fail line each in
+ * the log and the job summary. The step fails when a check fails.
+ */
+async function checkSetup(config: Config, makeCheckDeps: CheckFactory): Promise<void> {
+  core.info(
+    `afk-loop: mode check (writes nothing), agent ${config.agent}, ${config.repos.length} repositor${config.repos.length === 1 ? 'y' : 'ies'}.`
+  )
+  const deps = await makeCheckDeps(config)
+  const lines = await runCheck({ repos: config.repos, neededReads: neededReads(config) }, deps)
+  for (const l of lines) {
+    if (l.status === 'fail') core.error(checkLogLine(l))
+    else if (l.status === 'warn') core.warning(checkLogLine(l))
+    else core.info(checkLogLine(l))
+  }
+  const line = checkSummaryLine(lines)
+  core.info(line)
+  core.setOutput('runs', '[]')
+  core.setOutput('summary', line)
+  setCountOutputs(null)
+  const failed = checkCounts(lines).fail
+  core.setOutput('errors', String(failed))
+  if (process.env.GITHUB_STEP_SUMMARY) {
+    await core.summary.addRaw(checkMarkdown(lines), true).write()
+  }
+  if (failed > 0) {
+    core.setFailed(
+      `afk-loop check: ${failed} check(s) failed — see the lines above or the job summary for each fix.`
+    )
   }
 }
 

@@ -18,6 +18,8 @@ import { createOctokit, type ClientOptions } from './github/client.js'
 import { createGitHubAdapter } from './github/adapter.js'
 import type { Adapters } from './main.js'
 import { createNotifier } from './notify/index.js'
+import type { CheckDeps } from './loop/check.js'
+import { probeRepository, probeSchedule } from './github/probe.js'
 
 const HOUR = 3600
 
@@ -47,4 +49,25 @@ export function createAdapters(config: Config, clientOptions: ClientOptions = {}
     allowLoopbackHttp: process.env.AFK_LOOP_ALLOW_LOOPBACK_HTTP === 'true'
   })
   return { github, agent, notifier, clock: { now }, rateLimit: () => github.rateLimit() }
+}
+
+/**
+ * The reads `mode: check` makes: the same clients and agent backend a tick
+ * would use, and the workflow's own repository (GITHUB_REPOSITORY).
+ */
+export function createCheckDeps(config: Config, clientOptions: ClientOptions = {}): CheckDeps {
+  const log = { info: (m: string) => core.info(m), warning: (m: string) => core.warning(m) }
+  const clients = createOctokit(config.githubToken, { log, ...clientOptions })
+  const workflowRepo = process.env.GITHUB_REPOSITORY ?? ''
+  return {
+    probe: (repo) =>
+      probeRepository(clients, repo, {
+        labels: config.labels,
+        workflowFile: config.agent === 'workflow' ? config.workflow.file : null
+      }),
+    schedule: async () =>
+      /^[^/]+\/[^/]+$/.test(workflowRepo) ? probeSchedule(clients, workflowRepo) : null,
+    agent: createAgent(config, { clients }),
+    clock: { now: () => new Date() }
+  }
 }

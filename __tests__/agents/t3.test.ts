@@ -495,6 +495,8 @@ describe('T3 projects', () => {
 describe('T3 auth and transport: each failure its named outcome, never the address or a body', () => {
   const outcomes = async (agent: AgentPort) => {
     const snapshot = await agent.snapshot([])
+    // Every failure here concerns the whole backend: the tick claims nothing.
+    expect(snapshot.unavailable).toBe(true)
     const dispatch = await failure(agent.dispatch(request('k-1')))
     return { snapshot: snapshot.error ?? '', dispatch }
   }

@@ -8,6 +8,8 @@ import { afterEach, describe, expect, it, jest } from '@jest/globals'
 import { projectFor, T3_GENERATIONS } from '../../sandbox/t3/server.js'
 import { startWorld, type World } from '../../sandbox/scenario.js'
 import { hasEnded, outcome, recordOf, tickUntil } from '../../__fixtures__/e2e.js'
+import { deadUrl } from '../../__fixtures__/receiver.js'
+import { runAction } from '../../sandbox/action-process.js'
 
 jest.setTimeout(240_000)
 const READY = 'acme/widgets'
@@ -58,3 +60,72 @@ describe.each(T3_GENERATIONS)('T3 %s through the bundle, default inputs', (gener
     expect(published).not.toContain(address)
   })
 })
+
+describe.each(['v0.0.25', 'v0.0.32'] as const)(
+  'T3 %s through the bundle: a server that cannot be used claims nothing and names why',
+  (generation) => {
+    it.each([
+      [
+        'an expired token',
+        { inputs: { 't3-token': 'expired' } },
+        /t3-token was rejected by the T3 server/
+      ],
+      [
+        'a token without the owner right',
+        { inputs: { 't3-token': 'reader' } },
+        /t3-token (lacks the administrative right|is not an owner session)/
+      ],
+      ['a 307 redirect', { redirect: true }, /answered with a redirect, and afk-loop follows none/],
+      ['a 60 MB snapshot', { padding: 60 * 1024 * 1024 }, /larger than 50 MB/],
+      ['an unreachable server', { dead: true }, /the T3 server \(t3-url\) is unreachable/]
+    ] as const)('%s', async (_name, fault, expected) => {
+      const f = fault as {
+        inputs?: Record<string, string>
+        redirect?: boolean
+        padding?: number
+        dead?: boolean
+      }
+      world = await startWorld({
+        repos: [READY],
+        t3: {
+          generation,
+          limitedTokens: ['reader'],
+          ...(f.redirect ? { redirectTo: 'http://127.0.0.1:9' } : {}),
+          ...(f.padding ? { snapshotPadding: f.padding } : {})
+        }
+      })
+      const w = world
+      const first = w.addIssue(READY, 'Waits for a usable server', [['run']])
+      const second = w.addIssue(READY, 'Waits too', [['run']])
+      const inputs = {
+        ...f.inputs,
+        ...(f.dead ? { 't3-url': (await deadUrl()).replace('/hook', '') } : {})
+      }
+      for (let i = 0; i < 4; i++) {
+        const run = await runAction(w.inputs(inputs), w.env(), 120_000)
+        expect(run.code).toBe(0)
+        expect(run.summary).toMatch(expected)
+        expect(run.summary).not.toContain(w.t3.url.replace('http://', ''))
+      }
+      // The right is only refused when a command is sent: that first claim
+      // waits (never counted, never handed back); nothing else is claimed.
+      const claimedOne = _name === 'a token without the owner right'
+      expect(w.store.issue(READY, first).labels).toEqual([
+        claimedOne ? 'agent-in-progress' : 'ready-for-agent'
+      ])
+      if (claimedOne) {
+        expect(recordOf(w, READY, first)).toMatchObject({
+          terminal: null,
+          threads: [],
+          intent: { failures: 0 }
+        })
+      } else {
+        expect(w.store.issue(READY, first).comments).toHaveLength(0)
+      }
+      expect(w.store.issue(READY, second).labels).toEqual(['ready-for-agent'])
+      expect(w.store.issue(READY, second).comments).toHaveLength(0)
+      expect(w.t3.received).toEqual([])
+      expect(w.doorbells).toEqual([])
+    })
+  }
+)

@@ -81,3 +81,42 @@ describe('an unavailable agent', () => {
     expect(world.statusOf(REPO, 1)?.record?.threads).toHaveLength(1)
   })
 })
+
+describe('an agent whose snapshot says it is unavailable', () => {
+  it('gets no run claimed at all, and the summary says why', async () => {
+    const world = makeWorld()
+    world.addIssue(REPO, 1)
+    const agent = world.ports().agent
+    const ports = {
+      ...world.ports(),
+      agent: {
+        ...agent,
+        snapshot: () =>
+          Promise.resolve({
+            error: 't3-token was rejected by the T3 server',
+            unavailable: true,
+            status: () => null
+          })
+      }
+    }
+    const report = await tick(defaultSettings(), ports)
+    expect(report.rows[0]).toMatchObject({
+      action: 'SKIP',
+      note: expect.stringMatching(/not claimed: .*t3-token was rejected/)
+    })
+    expect(report.warnings.join('\n')).toMatch(/t3-token was rejected/)
+    expect(world.statusOf(REPO, 1)).toBeNull()
+    expect(world.issue(REPO, 1).labels).toEqual(['ready-for-agent'])
+    // A snapshot error that is not about the whole backend does not stop claims.
+    const flaky = {
+      ...ports,
+      agent: {
+        ...agent,
+        snapshot: () =>
+          Promise.resolve({ error: 'a shape afk-loop does not know', status: () => null })
+      }
+    }
+    await tick(defaultSettings(), flaky)
+    expect(world.dispatchCalls.map((d) => d.issue)).toEqual([1])
+  })
+})

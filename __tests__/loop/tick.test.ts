@@ -365,7 +365,7 @@ describe('a quiet tick', () => {
     expect(report.rows.filter((r) => r.action === 'WAIT')).toHaveLength(100)
     expect(world.counts.writes - writes).toBe(0)
     expect(report.counts.writes).toBe(0)
-    expect(world.counts.snapshots).toBe(2) // one agent read per tick with runs in flight
+    expect(world.counts.snapshots).toBe(3) // one agent read per tick with runs in flight or to claim
   })
 })
 
@@ -528,5 +528,62 @@ describe('a shared identity (issue 15, finding 3)', () => {
     expect(report.rows[0]).toMatchObject({ action: 'HAND_BACK', reason: 'record-unverified' })
     expect(world.statusOf(REPO, 1)?.body).toContain('written before state-secret was set')
     expect(world.interrupts).toHaveLength(0)
+  })
+})
+
+describe('an issue transferred out mid-run (issue 15, finding 7)', () => {
+  const OTHER = 'octo/lib'
+  /** GitHub's transfer: same node id, comments and (matching) labels; a new home and number. */
+  const transfer = (world: FakeWorld, from: string, n: number, to: string, m: number) => {
+    const issue = world.issue(from, n)
+    world.repos.get(from.toLowerCase())?.issues.delete(n)
+    Object.assign(issue, { number: m, url: `https://github.com/${to}/issues/${m}` })
+    world.repos.get(to.toLowerCase())?.issues.set(m, issue)
+    return issue
+  }
+
+  it.each([
+    ['without a state secret', null],
+    ['with a state secret', 'transfer-test-secret-0123456789']
+  ])(
+    'to an allowlisted repository: released there, its agent stopped, nothing rung (%s)',
+    async (_name, secret) => {
+      const settings = defaultSettings({ stateSecret: secret })
+      const world = makeWorld()
+      world.addRepo(OTHER)
+      world.addIssue(REPO, 1, { script: [['run', 'run', 'run', 'run']] })
+      await tick(settings, world.ports())
+      const thread = world.statusOf(REPO, 1)?.record?.threads[0]?.id
+      expect(thread).toBeDefined()
+      world.advance()
+      const moved = transfer(world, REPO, 1, OTHER, 40)
+      const report = await tick(settings, world.ports())
+      expect(report.rows.find((r) => r.issue === 40)).toMatchObject({
+        repo: OTHER,
+        action: 'RELEASE',
+        reason: 'issue-transferred'
+      })
+      expect(world.interrupts).toEqual([thread])
+      expect(moved.labels).not.toContain('agent-in-progress')
+      expect(world.statusOf(OTHER, 40)?.body).toContain(`moved from ${REPO}#1`)
+      expect(world.deliveries).toEqual([])
+      // Settled: the next tick writes nothing and stops nothing more.
+      const writes = world.counts.writes
+      await tick(settings, world.ports())
+      expect(world.counts.writes).toBe(writes)
+      expect(world.interrupts).toEqual([thread])
+    }
+  )
+
+  it("a copy of a live run's record on another issue is not a transfer: nothing is stopped", async () => {
+    const world = await claimedRun()
+    world.addRepo(OTHER)
+    const copy = world.addIssue(OTHER, 5, { labels: ['agent-in-progress'] })
+    const original = world.issue(REPO, 1).comments.find((c) => c.author === VIEWER)
+    copy.comments.push({ ...original!, id: 'IC_copy', databaseId: 999 })
+    const report = await tick(defaultSettings(), world.ports())
+    expect(report.rows.find((r) => r.repo === OTHER)?.reason).not.toBe('issue-transferred')
+    expect(world.interrupts).toEqual([])
+    expect(report.rows.find((r) => r.repo === REPO)).toMatchObject({ action: 'WAIT' })
   })
 })

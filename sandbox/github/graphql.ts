@@ -441,6 +441,13 @@ function repoView(ctx: GraphQLContext, repo: SandboxRepo): Record<string, unknow
       const issue = repo.issues.find((i) => i.number === number)
       return issue ? issueView(ctx, repo, issue) : null
     },
+    pullRequests: (args: ConnectionArgs & { states?: string[] | null }) =>
+      connection(
+        repo.pulls
+          .filter((p) => !args.states || args.states.includes(p.state))
+          .map((p) => pullView(ctx, repo, p)),
+        args
+      ),
     issues: (
       args: ConnectionArgs & {
         labels?: string[] | null

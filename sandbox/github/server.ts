@@ -27,7 +27,7 @@ import {
   restRefusal,
   type TokenPermissions
 } from './permissions.js'
-import type { GitHubStore, SandboxRepo, SandboxWorkflowRun } from './store.js'
+import { nodeId, type GitHubStore, type SandboxRepo, type SandboxWorkflowRun } from './store.js'
 
 export type RequestKind = 'graphql-read' | 'graphql-write' | 'rest-read' | 'rest-write'
 
@@ -60,6 +60,13 @@ export interface SandboxOptions {
    * (3.19 and older): a dispatch carrying the key is refused with 422.
    */
   refuseRunDetails?: boolean
+  /**
+   * Files in repositories, by `owner/name/path` (the same on every branch):
+   * what `GET /repos/{owner}/{repo}/contents/{path}` serves (e.g. a workflow).
+   */
+  files?: Record<string, string>
+  /** Repositories that are private (GitHub's `private`); the others are public. */
+  privateRepos?: string[]
   /** Repository permissions per token (a token not listed may do everything); see permissions.ts. */
   tokenPermissions?: Record<string, TokenPermissions>
   /** Called when a workflow is dispatched (scripted agents hook in here). */
@@ -408,6 +415,15 @@ export async function startGitHubSandbox(options: SandboxOptions): Promise<GitHu
   return sandbox
 }
 
+/** When something was last pushed to the repository: its newest commit. */
+function lastPush(repo: SandboxRepo): string | null {
+  let latest: string | null = null
+  for (const commit of repo.commits.values()) {
+    if (latest === null || commit.committedDate > latest) latest = commit.committedDate
+  }
+  return latest
+}
+
 function paramsOf(template: string, path: string): Record<string, string> {
   const names = [...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] ?? '')
   const pattern = new RegExp(
@@ -477,7 +493,10 @@ const REST: Readonly<Record<string, RestHandler>> = {
             name: repo.name,
             full_name: `${repo.owner}/${repo.name}`,
             default_branch: repo.defaultBranch,
-            private: false
+            private: (req.options.privateRepos ?? []).some(
+              (r) => r.toLowerCase() === `${repo.owner}/${repo.name}`.toLowerCase()
+            ),
+            pushed_at: lastPush(repo)
           }
         }
       : notFound
@@ -536,6 +555,13 @@ const REST: Readonly<Record<string, RestHandler>> = {
     if (!repo) return notFound
     const file = workflowOf(repo, req.params.workflow_id ?? '')
     if (!file) return notFound
+    const ref = String(req.body.ref ?? '').replace(/^refs\/heads\//, '')
+    if (!repo.branches.has(ref)) {
+      return {
+        status: 422,
+        body: { message: `No ref found for: ${String(req.body.ref ?? '')}`, status: '422' }
+      }
+    }
     if (req.options.refuseRunDetails && 'return_run_details' in req.body) {
       return {
         status: 422,
@@ -571,6 +597,40 @@ const REST: Readonly<Record<string, RestHandler>> = {
       }
     }
     return { status: 204 }
+  },
+  'GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}': (req) => {
+    const repo = repoOf(req)
+    const file = repo ? workflowOf(repo, req.params.workflow_id ?? '') : null
+    if (!repo || !file) return notFound
+    return {
+      status: 200,
+      body: {
+        id: 1000 + repo.workflows.indexOf(file),
+        node_id: nodeId('Workflow', `${repo.owner}/${repo.name}/${file}`),
+        name: file.replace(/\.ya?ml$/, ''),
+        path: `.github/workflows/${file}`,
+        state: 'active',
+        html_url: `https://github.com/${repo.owner}/${repo.name}/blob/${repo.defaultBranch}/.github/workflows/${file}`
+      }
+    }
+  },
+  'GET /repos/{owner}/{repo}/contents/{path}': (req) => {
+    const repo = repoOf(req)
+    if (!repo) return notFound
+    const ref = (req.query.get('ref') ?? repo.defaultBranch).replace(/^refs\/heads\//, '')
+    const text = req.options.files?.[`${repo.owner}/${repo.name}/${req.params.path ?? ''}`]
+    if (!repo.branches.has(ref) || text === undefined) return notFound
+    return {
+      status: 200,
+      body: {
+        type: 'file',
+        encoding: 'base64',
+        name: (req.params.path ?? '').split('/').pop(),
+        path: req.params.path,
+        size: Buffer.byteLength(text),
+        content: Buffer.from(text).toString('base64')
+      }
+    }
   },
   'GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs': (req) => {
     const repo = repoOf(req)

@@ -29,7 +29,8 @@
  */
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
-import { T3_TOKEN_HOWTO, type T3ModelSelection } from '../config.js'
+import { T3_TOKEN_HOWTO, type RepoRef, type T3ModelSelection } from '../config.js'
+import type { AgentCheck } from '../core/check.js'
 import type { ThreadStatus } from '../core/types.js'
 import {
   AgentUnavailableError,
@@ -401,7 +402,11 @@ export function createT3Agent(options: T3Options): AgentPort {
           }
         }
       } catch (error) {
-        return { error: error instanceof Error ? error.message : String(error), status: () => null }
+        return {
+          error: error instanceof Error ? error.message : String(error),
+          unavailable: error instanceof AgentUnavailableError,
+          status: () => null
+        }
       }
     },
 
@@ -468,6 +473,40 @@ export function createT3Agent(options: T3Options): AgentPort {
       const thread = threads.get(threadId)
       // A thread without a turn is half a dispatch: dispatch() completes it.
       return thread && thread.latestTurn && !thread.deletedAt ? dispatched(threadId) : null
+    },
+
+    async check(repos: readonly RepoRef[]): Promise<AgentCheck> {
+      const backend = 'T3 Code server (t3-url)'
+      let snapshot: Snapshot
+      try {
+        snapshot = await tickSnapshot(true)
+      } catch (error) {
+        return {
+          backend,
+          reach: { ok: false, detail: `${(error as Error).message}.` },
+          repos: []
+        }
+      }
+      const results: AgentCheck['repos'] = []
+      for (const repo of repos) {
+        try {
+          const project = await projectFor(repo, snapshot)
+          const model = modelFor(repo, project)
+          const named = [model.instanceId ?? model.provider, model.model].filter(Boolean).join(':')
+          results.push({
+            repo: repo.fullName,
+            ok: true,
+            detail: `project ${project.id}, model ${named}${options.model ? ' (t3-model)' : " (the project's default)"}.`
+          })
+        } catch (error) {
+          results.push({ repo: repo.fullName, ok: false, detail: `${(error as Error).message}.` })
+        }
+      }
+      return {
+        backend,
+        reach: { ok: true, detail: 'reachable, and it accepted t3-token (read its snapshot).' },
+        repos: results
+      }
     },
 
     async interrupt(query: ThreadQuery): Promise<void> {

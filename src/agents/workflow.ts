@@ -30,6 +30,8 @@ import type {
 } from '../loop/ports.js'
 import type { GitHubClients } from '../github/client.js'
 import { asPermissionError } from '../github/errors.js'
+import type { AgentCheck } from '../core/check.js'
+import { agentWorkflowProblems } from './workflow-file.js'
 
 /** GitHub's limit on the total length of workflow_dispatch input values. */
 export const DISPATCH_INPUTS_LIMIT = 65_535
@@ -248,6 +250,66 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
         return await findByKey(query.repo, query.key)
       } catch (error) {
         throw explain(query.repo, error)
+      }
+    },
+
+    async check(repos: readonly RepoRef[]): Promise<AgentCheck> {
+      const results: AgentCheck['repos'] = []
+      for (const repo of repos) {
+        try {
+          const workflow = await reader.request(
+            'GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}',
+            { owner: repo.owner, repo: repo.name, workflow_id: file }
+          )
+          if (workflow.data.state !== 'active') {
+            results.push({
+              repo: repo.fullName,
+              ok: false,
+              detail: `${file} is ${workflow.data.state}: enable it on the repository's Actions tab.`
+            })
+            continue
+          }
+          const ref = options.ref ?? (await defaultBranch(repo))
+          const content = await reader.request('GET /repos/{owner}/{repo}/contents/{path}', {
+            owner: repo.owner,
+            repo: repo.name,
+            path: workflow.data.path,
+            ref
+          })
+          const encoded = (content.data as { content?: string }).content ?? ''
+          const problems = agentWorkflowProblems(Buffer.from(encoded, 'base64').toString('utf8'))
+          results.push(
+            problems.length === 0
+              ? {
+                  repo: repo.fullName,
+                  ok: true,
+                  detail: `${workflow.data.path} on ${ref} takes issue, prompt and run_key and names its run \`afk <run_key>\`.`
+                }
+              : {
+                  repo: repo.fullName,
+                  ok: false,
+                  detail: `${workflow.data.path} on ${ref}: ${problems.join('; ')}.`
+                }
+          )
+        } catch (error) {
+          const status = (error as { status?: number }).status
+          results.push({
+            repo: repo.fullName,
+            ok: false,
+            detail:
+              status === 404
+                ? `${where(repo)} not found on its ref: add it (examples/afk-agent.yml), or set agent-workflow to its file name.`
+                : `${explain(repo, error).message}.`
+          })
+        }
+      }
+      return {
+        backend: `agent workflow ${file}`,
+        reach: {
+          ok: true,
+          detail: 'runs on GitHub Actions in each repository: no server to reach.'
+        },
+        repos: results
       }
     },
 

@@ -35,6 +35,8 @@ export const REASON_TEXT: Readonly<Record<AnyReason, string>> = {
   'human-label-added': 'Someone added the human label; the loop stopped driving this run.',
   'pull-request-by-someone-else':
     'A pull request by someone else closes this issue; the loop stopped driving this run.',
+  'issue-transferred':
+    'The issue was transferred to another repository; the loop stopped driving this run and its agent.',
   'record-missing':
     "The loop's status comment for this run is missing, so its bookkeeping can't be trusted.",
   'record-corrupt':

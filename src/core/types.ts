@@ -58,6 +58,7 @@ export const LOOP_REASONS = [
   'in-progress-label-removed',
   'human-label-added',
   'pull-request-by-someone-else',
+  'issue-transferred',
   'record-missing',
   'record-corrupt',
   'record-edited',

@@ -12,6 +12,7 @@
  *   writing for the rest of the tick.
  */
 import type { AuthorAssociation, RepoRef } from '../config.js'
+import type { AgentCheck } from '../core/check.js'
 import type { AnyReason, CIStatus, DoorbellKind, ThreadStatus } from '../core/types.js'
 
 /** Nothing in the loop reads time except through this. */
@@ -33,6 +34,8 @@ export interface AgentSnapshot {
   status(threadId: string): ThreadStatus | null
   /** Why the whole snapshot could not be read, if it could not (all statuses are then null). */
   error: string | null
+  /** The error concerns the whole backend (token, network): no new run is claimed this tick. */
+  unavailable?: boolean
 }
 
 export interface DispatchRequest {
@@ -62,6 +65,11 @@ export interface AgentPort {
   find(query: { repo: RepoRef; key: string }): Promise<DispatchedThread | null>
   /** Stop a thread's work (emergency stop, human takeover). */
   interrupt(query: ThreadQuery): Promise<void>
+  /**
+   * `mode: check`: reading only, whether the backend answers, accepts the
+   * credentials, and could start a run in each repository. Never throws.
+   */
+  check?(repos: readonly RepoRef[]): Promise<AgentCheck>
 }
 
 /**

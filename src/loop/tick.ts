@@ -26,7 +26,7 @@
  * The tick reads time once, at its start, through the Clock port.
  */
 import { decode } from '../core/bookkeeping.js'
-import type { AuthorAssociation } from '../config.js'
+import type { AuthorAssociation, RepoRef } from '../config.js'
 import type { RepoWorld } from './ports.js'
 import { Effects } from './effects.js'
 import { pollCandidates } from './poller.js'
@@ -110,8 +110,12 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
     )
   }
 
-  const snapshot = await readAgent(deps.agent, threadsInFlight(world.repos))
+  // Read also when only claims are due: an agent that can't be used then claims nothing.
+  const claiming =
+    settings.mode === 'on' && world.repos.some((w) => w.error === null && w.candidates.length > 0)
+  const snapshot = await readAgent(deps.agent, threadsInFlight(world.repos), claiming)
   if (snapshot.error) warn(`The agent's status could not be read this tick: ${snapshot.error}`)
+  if (snapshot.error && snapshot.unavailable) effects.agentUnavailable = snapshot.error
 
   const pointsLeft = (): number | null =>
     deps.github.points?.()?.remaining ?? world.points?.remaining ?? null
@@ -139,7 +143,8 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
           effects,
           warn,
           undeliverable: (u: { kind: string; error: string | null }) =>
-            undeliverable.push({ repo: repoWorld.repo.fullName, issue: issue.number, ...u })
+            undeliverable.push({ repo: repoWorld.repo.fullName, issue: issue.number, ...u }),
+          origin: (fullName: string, number: number) => originOf(world.repos, fullName, number)
         }
         let result: RunRow
         try {
@@ -270,9 +275,30 @@ function threadsInFlight(
   return queries
 }
 
-/** One agent read per tick, and none when nothing is in flight. Never throws. */
-async function readAgent(agent: AgentPort, queries: ThreadQuery[]): Promise<AgentSnapshot> {
-  if (queries.length === 0) return UNKNOWN_SNAPSHOT
+/**
+ * An allowlisted repository by name, and whether it still has an issue of
+ * this number this tick (open or tracked: the read model holds both).
+ */
+function originOf(
+  repos: readonly RepoWorld[],
+  fullName: string,
+  number: number
+): { repo: RepoRef; has: boolean | 'unread' } | null {
+  const w = repos.find((r) => r.repo.key === fullName.toLowerCase())
+  if (!w) return null
+  if (w.error !== null) return { repo: w.repo, has: 'unread' }
+  const has =
+    w.tracked.some((i) => i.number === number) || w.candidates.some((i) => i.number === number)
+  return { repo: w.repo, has }
+}
+
+/** One agent read per tick, and none when nothing is in flight or to claim. Never throws. */
+async function readAgent(
+  agent: AgentPort,
+  queries: ThreadQuery[],
+  claiming: boolean
+): Promise<AgentSnapshot> {
+  if (queries.length === 0 && !claiming) return UNKNOWN_SNAPSHOT
   try {
     return await agent.snapshot(queries)
   } catch (error) {

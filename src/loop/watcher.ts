@@ -26,7 +26,7 @@ import {
   type RecordSeal,
   type RunRecord
 } from '../core/bookkeeping.js'
-import { recordProblem } from '../core/record-checks.js'
+import { recordProblem, repositoryUrl } from '../core/record-checks.js'
 import { REASON_TEXT } from '../core/checklist.js'
 import { dueChannels, isSettled, openOutboxEntry, recordDelivery } from '../core/outbox.js'
 import { firstTurnPrompt, fixForwardPrompt } from '../core/prompts.js'
@@ -133,6 +133,13 @@ export interface RunContext {
   warn: (message: string) => void
   /** Notifications that ran out of retries, for the summary. */
   undeliverable: (entry: { kind: string; error: string | null }) => void
+  /**
+   * Another allowlisted repository by `owner/name`, with whether it still
+   * has an issue of that number this tick (`null`: not allowlisted; `unread`:
+   * it could not be read). Lets a run whose issue was transferred here be
+   * recognised, and its agent stopped.
+   */
+  origin?: (fullName: string, issue: number) => { repo: RepoRef; has: boolean | 'unread' } | null
 }
 
 /** The run's status comment as last written, and how to write it again. */
@@ -218,6 +225,11 @@ export async function stepRun(ctx: RunContext): Promise<RunRow> {
       comment.editor ? `(edited by @${comment.editor})` : null
     )
   }
+  const moved = transferredHere(ctx, comment)
+  if (moved === 'unconfirmed') {
+    return skipRow(ctx, 'its record names another repository that could not be read this tick')
+  }
+  if (moved) return releaseTransferred(ctx, comment, moved.record, moved.origin)
   const decoded = decode(comment.body, sealFor(settings, ctx.repo, issue))
   if (decoded.kind === 'unverified') {
     if (!inProgress) return skipRow(ctx, `status comment not trusted: ${decoded.reason}`)
@@ -252,6 +264,86 @@ export async function stepRun(ctx: RunContext): Promise<RunRow> {
   if (takeover) return release(ctx, comment, record, takeover.reason, takeover.detail)
   if (settings.mode === 'stop') return emergencyStop(ctx, comment, record)
   return drive(ctx, comment, record)
+}
+
+/**
+ * A run whose issue was transferred here from another allowlisted repository:
+ * its record names the old home. GitHub keeps the issue's node id through a
+ * transfer and moves its comments, so the record is believed only if it is
+ * provably that run's: with a state secret, its MAC verifies for the old
+ * repository and number and this very issue node; without one, it fits the
+ * old issue (keys, threads, links, times) and the old repository no longer
+ * has that issue (a copy of a live run's record is not a transfer).
+ */
+function transferredHere(
+  ctx: RunContext,
+  comment: StatusComment
+): { record: RunRecord; origin: RepoRef } | 'unconfirmed' | null {
+  const plain = decode(comment.body)
+  if (plain.kind !== 'ok' || recordMatches(plain.record, ctx.repo, ctx.issue.number)) return null
+  const record = plain.record
+  const origin = ctx.origin?.(record.repo, record.issue) ?? null
+  if (!origin || origin.repo.key === ctx.repo.key) return null
+  if (origin.has === 'unread') return 'unconfirmed'
+  if (origin.has) return null
+  const seal = sealFor(ctx.settings, origin.repo, { id: ctx.issue.id, number: record.issue })
+  if (seal && decode(comment.body, seal).kind !== 'ok') return null
+  const originUrl = `${repositoryUrl(ctx.issue.url).replace(/[^/]+\/[^/]+$/, origin.repo.fullName)}/issues/${record.issue}`
+  const problem = recordProblem(record, {
+    repo: origin.repo.key,
+    issue: record.issue,
+    issueUrl: originUrl,
+    now: ctx.now
+  })
+  return problem === null ? { record, origin: origin.repo } : null
+}
+
+/**
+ * The issue left the repository its run was claimed in: release the run and
+ * interrupt its agent (in the old repository, where it was dispatched). The
+ * loop rings nothing: someone moved the issue on purpose.
+ */
+async function releaseTransferred(
+  ctx: RunContext,
+  comment: StatusComment,
+  record: RunRecord,
+  origin: RepoRef
+): Promise<RunRow> {
+  const from = `(moved from ${origin.fullName}#${record.issue})`
+  const labelled = ctx.issue.labels.includes(ctx.settings.labels.inProgress)
+  const pending = record.terminal?.interrupt ?? null
+  if (record.terminal && !pending && !labelled) {
+    return skipRow(ctx, `run released; the issue moved here ${from}`)
+  }
+  const writer = new CommentWriter(ctx, comment, record)
+  // The end and its interrupt are written first (an intent), then done.
+  const thread = currentThread(record)
+  let ended = record.terminal
+    ? record
+    : endRecord(
+        record,
+        {
+          action: 'RELEASE',
+          reason: 'issue-transferred',
+          ci: null,
+          detail: from,
+          interrupt: thread?.id ?? null
+        },
+        ctx.now
+      )
+  await writer.save(ended, null, labelled ? { remove: [ctx.settings.labels.inProgress] } : {})
+  let note: string | null = null
+  const interrupt = ended.terminal?.interrupt ?? null
+  if (ended.terminal && interrupt) {
+    try {
+      await ctx.effects.interrupt({ repo: origin, threadId: interrupt })
+      ended = { ...ended, terminal: { ...ended.terminal, interrupt: null } }
+      await writer.save(ended, null)
+    } catch (error) {
+      note = `could not interrupt the agent yet: ${errorMessage(error)}`
+    }
+  }
+  return row(ctx, ended, 'RELEASE', 'issue-transferred', null, null, note)
 }
 
 /** The normal step: reconcile, assemble, decide, act. */

@@ -1,0 +1,234 @@
+/**
+ * `mode: check` through the committed bundle against the loopback GitHub and
+ * T3 Code server: a working setup passes every line, each broken piece fails
+ * its own line with what to do — and nothing is written in any case (no
+ * GitHub state changes, no write GitHub applied, no T3 command).
+ */
+import { afterEach, describe, expect, it, jest } from '@jest/globals'
+import { readFileSync } from 'node:fs'
+import { startWorld, LOOP_TOKEN, type World, type WorldOptions } from '../../sandbox/scenario.js'
+import { runAction, type ActionRun } from '../../sandbox/action-process.js'
+import { deadUrl } from '../../__fixtures__/receiver.js'
+
+jest.setTimeout(120_000)
+const REPO = 'acme/widgets'
+const AGENT_WORKFLOW = readFileSync('examples/afk-agent.yml', 'utf8')
+let world: World | null = null
+afterEach(async () => {
+  await world?.close()
+  world = null
+})
+
+/** Everything a check could change, to compare before and after. */
+function state(w: World): string {
+  const repo = w.store.repo(REPO)
+  return JSON.stringify({
+    labels: repo.labels,
+    issues: repo.issues,
+    pulls: repo.pulls,
+    runs: repo.workflowRuns,
+    threads: [...w.t3.threads.keys()]
+  })
+}
+
+async function check(
+  options: Omit<WorldOptions, 'repos'> = {},
+  inputs: Record<string, string> = {},
+  setup: (w: World) => void | Promise<void> = () => {}
+): Promise<{ run: ActionRun; w: World; lines: string[] }> {
+  world = await startWorld({
+    repos: [REPO],
+    ...options,
+    github: {
+      files: { [`${REPO}/.github/workflows/afk-agent.yml`]: AGENT_WORKFLOW },
+      ...options.github
+    }
+  })
+  const w = world
+  for (const label of ['ready-for-agent', 'agent-in-progress', 'ready-for-human'])
+    w.store.ensureLabel(w.store.repo(REPO), label)
+  w.addIssue(REPO, 'Ready', [['run']])
+  await setup(w)
+  const before = state(w)
+  w.github.resetCounts()
+  const run = await runAction(
+    w.inputs({ mode: 'check', 't3-model': 'codex:gpt-5-codex', ...inputs }),
+    { ...w.env(), GITHUB_REPOSITORY: REPO }
+  )
+  // Nothing written, whatever the outcome.
+  expect(state(w)).toBe(before)
+  expect(w.github.writes).toBe(0)
+  expect(Object.entries(w.t3.counts).filter(([k, n]) => k.includes('.') && n > 0)).toEqual([])
+  const lines = run.stdout
+    .split('\n')
+    .map((l) => l.replace(/^::(error|warning)::/, ''))
+    .filter((l) => /^(PASS|FAIL|WARN|SKIP) /.test(l))
+  return { run, w, lines }
+}
+
+const failing = (lines: string[]) => lines.filter((l) => l.startsWith('FAIL'))
+
+describe('mode: check', () => {
+  it('passes every line for a working T3 setup, and writes nothing', async () => {
+    const { run, lines } = await check()
+    expect(failing(lines)).toEqual([])
+    expect(run.code).toBe(0)
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PASS acme\/widgets: reach/),
+        expect.stringMatching(/^PASS acme\/widgets: pull-requests: read/),
+        expect.stringMatching(/^PASS acme\/widgets: issues: write: the token may/),
+        expect.stringMatching(/^PASS acme\/widgets: labels: `ready-for-agent`/),
+        expect.stringMatching(/^PASS identity: the loop acts as `afk-loop\[bot\]`/),
+        expect.stringMatching(/^PASS agent: T3 Code server \(t3-url\): reachable/),
+        expect.stringMatching(
+          /^PASS acme\/widgets: agent: project proj-acme-widgets, model codex:gpt-5-codex \(t3-model\)/
+        ),
+        expect.stringMatching(/^PASS schedule \(acme\/widgets\): a public repository/)
+      ])
+    )
+    expect(run.outputs.summary).toMatch(/^afk-loop \(check\): \d+ passed, 0 failed/)
+    expect(run.outputs.errors).toBe('0')
+    expect(run.summary).toContain('| ✅ pass | acme/widgets: reach |')
+  })
+
+  it('passes for a working agent-workflow setup', async () => {
+    const { run, lines } = await check({ agent: 'workflow' })
+    expect(failing(lines)).toEqual([])
+    expect(run.code).toBe(0)
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PASS acme\/widgets: actions: write: the token may dispatch/),
+        expect.stringMatching(
+          /^PASS acme\/widgets: agent: \.github\/workflows\/afk-agent\.yml on main takes issue, prompt and run_key/
+        )
+      ])
+    )
+  })
+
+  it('fails a missing permission, naming it, and the labels it then cannot create', async () => {
+    const { run, lines } = await check(
+      {
+        agent: 'workflow',
+        github: {
+          tokenPermissions: {
+            [LOOP_TOKEN]: {
+              issues: 'read',
+              pull_requests: 'read',
+              contents: 'read',
+              checks: 'read',
+              statuses: 'read',
+              actions: 'read'
+            }
+          }
+        }
+      },
+      {},
+      (w) => {
+        w.store.repo(REPO).labels = w.store
+          .repo(REPO)
+          .labels.filter((l) => l.name !== 'ready-for-human')
+      }
+    )
+    expect(run.code).not.toBe(0)
+    expect(failing(lines)).toEqual([
+      expect.stringMatching(
+        /^FAIL acme\/widgets: issues: write: GitHub refused \(HTTP 403, it accepts issues: write\).*Grant `issues: write`/
+      ),
+      expect.stringMatching(
+        /^FAIL acme\/widgets: actions: write: GitHub refused \(HTTP 403, it accepts actions: write\)/
+      ),
+      expect.stringMatching(
+        /^FAIL acme\/widgets: labels: `ready-for-human` missing, and the token may not create labels/
+      )
+    ])
+    expect(run.outputs.errors).toBe('3')
+    expect(run.stdout).toContain('::error::afk-loop check: 3 check(s) failed')
+  })
+
+  it('passes a missing label the token may create (the first mode: on tick creates it)', async () => {
+    const { run, lines } = await check({}, {}, (w) => {
+      const repo = w.store.repo(REPO)
+      repo.labels = repo.labels.filter((l) => l.name === 'ready-for-agent')
+    })
+    expect(run.code).toBe(0)
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^PASS acme\/widgets: labels: `agent-in-progress`, `ready-for-human` missing; the first `mode: on` tick creates them/
+        )
+      ])
+    )
+  })
+
+  it('fails when the T3 server is down', async () => {
+    const url = (await deadUrl()).replace(/\/hook$/, '')
+    const { run, lines } = await check({}, { 't3-url': url })
+    expect(run.code).not.toBe(0)
+    expect(failing(lines)).toEqual([
+      expect.stringMatching(/^FAIL agent: T3 Code server \(t3-url\): .*unreachable/)
+    ])
+  })
+
+  it('fails when the T3 server rejects the token, without printing it', async () => {
+    const { run, lines } = await check({}, { 't3-token': 'not-the-token' })
+    expect(run.code).not.toBe(0)
+    expect(failing(lines)).toEqual([expect.stringMatching(/^FAIL agent: .*t3-token was rejected/)])
+    const printed = run.stdout.split('\n').filter((l) => !l.startsWith('::add-mask::'))
+    expect(printed.join('\n')).not.toContain('not-the-token')
+  })
+
+  it('fails a repository with no T3 project, and a project without a model', async () => {
+    const noProject = await check({}, { 't3-projects': '' }, (w) => {
+      w.t3.projects.length = 0
+    })
+    expect(failing(noProject.lines)).toEqual([
+      expect.stringMatching(/^FAIL acme\/widgets: agent: no T3 project matches acme\/widgets/)
+    ])
+    await world?.close()
+    world = null
+    const noModel = await check({}, { 't3-model': '' }, (w) => {
+      for (const project of w.t3.projects) project.defaultModelSelection = null
+    })
+    expect(failing(noModel.lines)).toEqual([
+      expect.stringMatching(
+        /^FAIL acme\/widgets: agent: no model to start the agent with: set the t3-model input/
+      )
+    ])
+  })
+
+  it('fails an agent workflow without the inputs or the run-name the loop needs', async () => {
+    const broken = AGENT_WORKFLOW.replace(/^run-name: .*$/m, 'run-name: agent at work').replace(
+      /^ {6}run_key:\n(?: {8}.*\n)+/m,
+      ''
+    )
+    expect(broken).not.toContain('run_key:')
+    const { run, lines } = await check({
+      agent: 'workflow',
+      github: { files: { [`${REPO}/.github/workflows/afk-agent.yml`]: broken } }
+    })
+    expect(run.code).not.toBe(0)
+    expect(failing(lines)).toEqual([
+      expect.stringMatching(
+        /^FAIL acme\/widgets: agent: .*lacks the input `run_key`; its run-name is `agent at work`; set `run-name: afk \$\{\{ inputs\.run_key \}\}`/
+      )
+    ])
+  })
+
+  it('warns about the shared github-actions[bot] identity and a schedule near its 60 days', async () => {
+    const { run, lines } = await check({}, {}, (w) => {
+      w.store.addToken(LOOP_TOKEN, 'github-actions', { bot: true })
+      for (const c of w.store.repo(REPO).commits.values())
+        c.committedDate = new Date(Date.now() - 55 * 86_400_000).toISOString()
+    })
+    expect(run.code).toBe(0)
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^WARN identity: the loop acts as `github-actions\[bot\]`/),
+        expect.stringMatching(
+          /^WARN schedule \(acme\/widgets\): a public repository.*about 5 day\(s\) left/
+        )
+      ])
+    )
+  })
+})

@@ -1,0 +1,2 @@
+export const EMBEDDING: string[]
+export function embed(doc: string, read?: (path: string) => string): string

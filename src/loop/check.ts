@@ -1,0 +1,52 @@
+/**
+ * A `mode: check` tick: read everything a real tick would need, write
+ * nothing, and say per check whether it passes (see core/check.ts for what
+ * is checked and what each finding means).
+ *
+ * 1. Probe each allowlisted repository (reads, write probes GitHub refuses
+ *    either way, labels, the viewer).
+ * 2. Ask the agent backend to check itself, reading only.
+ * 3. Read the workflow's own repository for the schedule's 60-day risk.
+ * No Effects gate is needed: nothing here has a write to gate.
+ */
+import type { RepoRef } from '../config.js'
+import { checkLines, type CheckLine, type RepoFacts, type ScheduleFacts } from '../core/check.js'
+import type { AgentPort, Clock } from './ports.js'
+
+export interface CheckSettings {
+  repos: RepoRef[]
+  /** Permissions the chosen features read with (`pull-requests: read`, …). */
+  neededReads: string[]
+}
+
+export interface CheckDeps {
+  probe(repo: RepoRef): Promise<RepoFacts>
+  /** The workflow's own repository, or null when not run by GitHub Actions. */
+  schedule(): Promise<ScheduleFacts | { error: string } | null>
+  agent: AgentPort
+  clock: Clock
+}
+
+/** Every check line, in order. Never throws for what it finds. */
+export async function runCheck(settings: CheckSettings, deps: CheckDeps): Promise<CheckLine[]> {
+  const now = deps.clock.now()
+  const repos: RepoFacts[] = []
+  for (const repo of settings.repos) repos.push(await deps.probe(repo))
+  const reachable = settings.repos.filter(
+    (r) => repos.find((f) => f.repo === r.fullName)?.unreachable === null
+  )
+  const agent = deps.agent.check
+    ? await deps.agent.check(reachable)
+    : {
+        backend: 'agent',
+        reach: { ok: false, detail: 'this agent backend has no check.' },
+        repos: []
+      }
+  return checkLines({
+    now,
+    repos,
+    neededReads: settings.neededReads,
+    agent,
+    schedule: await deps.schedule()
+  })
+}
