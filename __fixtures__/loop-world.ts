@@ -12,6 +12,7 @@
  * "process": that call and every later call throws until `revive()`.
  */
 import { hasMarker, decode, type RunRecord } from '../src/core/bookkeeping.js'
+import { hasLabel, sameLabel } from '../src/core/evidence.js'
 import type { CIStatus, ThreadStatus } from '../src/core/types.js'
 import { repoRef, type AuthorAssociation, type RepoRef } from '../src/config.js'
 import type {
@@ -20,6 +21,7 @@ import type {
   CandidateIssue,
   ChangeResult,
   Clock,
+  Closer,
   CommitFact,
   DispatchRequest,
   DispatchedThread,
@@ -76,6 +78,8 @@ export interface FakeIssue {
   url: string
   state: 'OPEN' | 'CLOSED'
   closedBy: string | null
+  /** What closed it (a pull request or commit with a closing keyword), null when by hand. */
+  closer: Closer | null
   labels: string[]
   labelEvents: TrackedIssue['labelEvents']
   comments: FakeComment[]
@@ -141,6 +145,10 @@ export class FakeWorld {
   notifierFails = false
   channels: string[] = ['webhook']
   agentDown = false
+  /** Every dispatch fails with this message while the agent's status stays readable. */
+  dispatchError: string | null = null
+  /** Repositories (by key) GitHub can't read this tick. */
+  readonly unreadable = new Set<string>()
   /** When set, every dispatch throws what it returns (typed agent failures). */
   dispatchFailure: (() => Error) | null = null
   now = new Date('2026-11-24T08:00:00.000Z')
@@ -178,6 +186,7 @@ export class FakeWorld {
       url: `https://github.com/${fullName}/issues/${number}`,
       state: 'OPEN',
       closedBy: null,
+      closer: null,
       labels: opts.labels ?? ['ready-for-agent'],
       labelEvents: [],
       comments: [],
@@ -215,10 +224,24 @@ export class FakeWorld {
       const issue = this.issue(fullName, number)
       issue.state = 'CLOSED'
       issue.closedBy = who
+      issue.closer = null
+    },
+    /** Merge a pull request (by hand or auto-merge): it closes the issue through "Closes #N". */
+    merge: (fullName: string, number: number, pr: number, who = 'maintainer'): void => {
+      const issue = this.issue(fullName, number)
+      const pull = issue.pullRequests.find((p) => p.number === pr)
+      if (!pull) throw new Error(`no pull request #${pr}`)
+      pull.state = 'MERGED'
+      pull.mergedAt = this.now.toISOString()
+      if (issue.state === 'OPEN') {
+        issue.state = 'CLOSED'
+        issue.closedBy = who
+        issue.closer = { kind: 'pull-request', number: pull.number, url: pull.url }
+      }
     },
     addLabel: (fullName: string, number: number, label: string, who = 'maintainer'): void => {
       const issue = this.issue(fullName, number)
-      if (!issue.labels.includes(label)) issue.labels.push(label)
+      if (!hasLabel(issue.labels, label)) issue.labels.push(label)
       issue.labelEvents.push({
         label,
         action: 'added',
@@ -229,7 +252,7 @@ export class FakeWorld {
     },
     removeLabel: (fullName: string, number: number, label: string, who = 'maintainer'): void => {
       const issue = this.issue(fullName, number)
-      issue.labels = issue.labels.filter((l) => l !== label)
+      issue.labels = issue.labels.filter((l) => !sameLabel(l, label))
       issue.labelEvents.push({
         label,
         action: 'removed',
@@ -259,12 +282,24 @@ export class FakeWorld {
       comment.body = edit(comment.body)
       comment.editedBy = who
     },
-    openPullRequest: (fullName: string, number: number, who = 'contributor'): void => {
+    /**
+     * Someone opens a pull request that closes the issue: by default a
+     * collaborator's, from a branch of the repository; `fork` puts its head in
+     * the author's fork, `branch` names the head branch (`afk/issue-N` to
+     * imitate the run's).
+     */
+    openPullRequest: (
+      fullName: string,
+      number: number,
+      who = 'contributor',
+      opts: { association?: AuthorAssociation; fork?: boolean; branch?: string } = {}
+    ): PullRequestFact => {
       const issue = this.issue(fullName, number)
-      issue.pullRequests.unshift({
-        number: 900 + number,
-        url: `https://github.com/${fullName}/pull/${900 + number}`,
-        headRefName: `fix-${number}`,
+      const n = 900 + number + issue.pullRequests.length
+      const pr: PullRequestFact = {
+        number: n,
+        url: `https://github.com/${fullName}/pull/${n}`,
+        headRefName: opts.branch ?? `fix-${number}`,
         headSha: this.sha(),
         author: who,
         byViewer: false,
@@ -272,11 +307,13 @@ export class FakeWorld {
         isDraft: false,
         createdAt: this.now.toISOString(),
         ci: { status: 'pending', url: null },
-        isCrossRepository: false,
-        headRepository: fullName,
-        authorAssociation: 'CONTRIBUTOR',
+        isCrossRepository: opts.fork ?? false,
+        headRepository: opts.fork ? `${who}/${fullName.split('/')[1] ?? ''}` : fullName,
+        authorAssociation: opts.association ?? (opts.fork ? 'NONE' : 'COLLABORATOR'),
         mergedAt: null
-      })
+      }
+      issue.pullRequests.unshift(pr)
+      return pr
     }
   }
 
@@ -343,23 +380,35 @@ export class FakeWorld {
     const next: CIStatus = outcome === 'none' ? 'missing' : outcome
     this.ci.set(sha, { now: outcome === 'none' ? 'missing' : 'pending', next })
     if (this.settingsDelivery === 'trunk') {
+      const url = `https://github.com/${thread.repo.fullName}/commit/${sha}`
       issue.trunkCommits.unshift({
         sha,
-        url: `https://github.com/${thread.repo.fullName}/commit/${sha}`,
-        message: `Work (#${issue.number})`,
+        url,
+        message:
+          this.onPush === 'fixes' ? `Work. Fixes #${issue.number}` : `Work (#${issue.number})`,
         committedAt: this.now.toISOString(),
         ci: { status: 'pending', url: null }
       })
+      if (this.onPush === 'fixes' && issue.state === 'OPEN') {
+        issue.state = 'CLOSED'
+        issue.closedBy = 'agent-app'
+        issue.closer = { kind: 'commit', sha, url }
+      }
       return
     }
-    const existing = issue.pullRequests.find((p) => p.headRefName === `afk/issue-${issue.number}`)
+    const existing = issue.pullRequests.find(
+      (p) => p.headRefName === `afk/issue-${issue.number}` && p.state === 'OPEN'
+    )
     if (existing) {
       existing.headSha = sha
+      if (this.onPush === 'auto-merge')
+        this.human.merge(thread.repo.fullName, issue.number, existing.number, 'agent-app')
       return
     }
+    const number = 100 + issue.number + 1000 * issue.pullRequests.length
     issue.pullRequests.unshift({
-      number: 100 + issue.number,
-      url: `https://github.com/${thread.repo.fullName}/pull/${100 + issue.number}`,
+      number,
+      url: `https://github.com/${thread.repo.fullName}/pull/${number}`,
       headRefName: `afk/issue-${issue.number}`,
       headSha: sha,
       author: 'agent-app',
@@ -373,10 +422,20 @@ export class FakeWorld {
       authorAssociation: 'COLLABORATOR',
       mergedAt: null
     })
+    if (this.onPush === 'auto-merge') {
+      const pr = issue.pullRequests[0]
+      if (pr) this.human.merge(thread.repo.fullName, issue.number, pr.number, 'agent-app')
+    }
   }
 
   /** Which delivery the agents use when they push. */
   settingsDelivery: 'pull-request' | 'trunk' = 'pull-request'
+  /**
+   * GitHub acting on a push: `auto-merge` merges the agent's pull request at
+   * once (before any tick sees CI); `fixes` writes "Fixes #N" in trunk commits,
+   * which closes the issue on push.
+   */
+  onPush: 'auto-merge' | 'fixes' | null = null
 
   private refreshCI(): void {
     for (const repo of this.repos.values()) {
@@ -403,26 +462,36 @@ export class FakeWorld {
       return {
         viewer: VIEWER,
         rateLimit: null,
-        repos: [...this.repos.values()].map((repo) => ({
-          repo: repo.ref,
-          defaultBranch: repo.defaultBranch,
-          error: null,
-          tracked: [...repo.issues.values()]
-            .filter(
-              (i) =>
-                i.labels.includes('agent-in-progress') ||
-                i.comments.some((c) => c.author === VIEWER)
-            )
-            .map((i) => this.tracked(i)),
-          candidates: [...repo.issues.values()]
-            .filter(
-              (i) =>
-                i.state === 'OPEN' &&
-                i.labels.includes('ready-for-agent') &&
-                !i.labels.includes('agent-in-progress')
-            )
-            .map((i) => this.candidate(i))
-        }))
+        repos: [...this.repos.values()].map((repo) =>
+          this.unreadable.has(repo.ref.key)
+            ? {
+                repo: repo.ref,
+                defaultBranch: '',
+                tracked: [],
+                candidates: [],
+                error: 'HTTP 502 from GitHub'
+              }
+            : {
+                repo: repo.ref,
+                defaultBranch: repo.defaultBranch,
+                error: null,
+                tracked: [...repo.issues.values()]
+                  .filter(
+                    (i) =>
+                      hasLabel(i.labels, 'agent-in-progress') ||
+                      i.comments.some((c) => c.author === VIEWER)
+                  )
+                  .map((i) => this.tracked(i)),
+                candidates: [...repo.issues.values()]
+                  .filter(
+                    (i) =>
+                      i.state === 'OPEN' &&
+                      hasLabel(i.labels, 'ready-for-agent') &&
+                      !hasLabel(i.labels, 'agent-in-progress')
+                  )
+                  .map((i) => this.candidate(i))
+              }
+        )
       }
     },
     apply: async (change: RunChange): Promise<ChangeResult> => {
@@ -453,8 +522,9 @@ export class FakeWorld {
       } else {
         commentId = issue.comments.find((c) => c.author === VIEWER && hasMarker(c.body))?.id ?? null
       }
+      // GitHub matches label names without case.
       for (const label of change.addLabels ?? []) {
-        if (!issue.labels.includes(label)) issue.labels.push(label)
+        if (!hasLabel(issue.labels, label)) issue.labels.push(label)
         issue.labelEvents.push({
           label,
           action: 'added',
@@ -464,7 +534,7 @@ export class FakeWorld {
         })
       }
       for (const label of change.removeLabels ?? []) {
-        issue.labels = issue.labels.filter((l) => l !== label)
+        issue.labels = issue.labels.filter((l) => !sameLabel(l, label))
         issue.labelEvents.push({
           label,
           action: 'removed',
@@ -476,10 +546,18 @@ export class FakeWorld {
       if (change.close) {
         issue.state = 'CLOSED'
         issue.closedBy = VIEWER
+        issue.closer = null
       }
       this.counts.writes++
       this.landed()
       return { commentId }
+    },
+    findNotice: async ({ repo, issue: number, marker }): Promise<boolean> => {
+      this.alive()
+      this.counts.reads++
+      return this.issue(repo.fullName, number)
+        .comments.slice(-30)
+        .some((c) => c.author === VIEWER && c.body.includes(marker))
     }
   }
 
@@ -494,7 +572,7 @@ export class FakeWorld {
       state: i.state,
       labels: [...i.labels],
       closedBy: i.closedBy
-        ? { login: i.closedBy, byViewer: i.closedBy === VIEWER, at: null, closer: null }
+        ? { login: i.closedBy, byViewer: i.closedBy === VIEWER, at: null, closer: i.closer }
         : null,
       labelEvents: i.labelEvents.map((e) => ({ ...e })),
       statusComment: mine
@@ -552,6 +630,7 @@ export class FakeWorld {
     dispatch: async (request: DispatchRequest): Promise<DispatchedThread> => {
       this.alive()
       if (this.agentDown) throw new Error('T3 server at http://t3 is unreachable')
+      if (this.dispatchError !== null) throw new Error(this.dispatchError)
       if (this.dispatchFailure) throw this.dispatchFailure()
       this.dispatchCalls.push(request)
       const issue = this.issue(request.repo.fullName, request.issue)

@@ -10,6 +10,7 @@ import {
   CI_STATUSES,
   DECISION_REASONS,
   DOORBELL_KINDS,
+  ENDINGS,
   LOOP_REASONS
 } from '../src/core/types.js'
 
@@ -22,6 +23,7 @@ export function record(overrides: Partial<RunRecord> = {}): RunRecord {
     runKey: 'afk-1a2b3c-7-lx0',
     claimedAt: '2026-11-24T01:00:00.000Z',
     delivery: 'pull-request',
+    baseline: [],
     fixForwardAttempts: 0,
     threads: [],
     intent: null,
@@ -80,6 +82,7 @@ export const arbitraryRecord: fc.Arbitrary<RunRecord> = fc.record({
   runKey: nonEmpty,
   claimedAt: iso,
   delivery: fc.constantFrom('pull-request' as const, 'trunk' as const),
+  baseline: fc.array(fc.stringMatching(/^[0-9a-f]{40}$/), { maxLength: 3 }),
   fixForwardAttempts: count,
   threads: fc.array(thread, { maxLength: 5 }),
   intent: fc.option(
@@ -102,7 +105,7 @@ export const arbitraryRecord: fc.Arbitrary<RunRecord> = fc.record({
   outbox: fc.array(outbox, { maxLength: 2 }),
   terminal: fc.option(
     fc.record({
-      action: fc.constantFrom(...ACTIONS, 'HAND_BACK' as const, 'RELEASE' as const),
+      action: fc.constantFrom(...ENDINGS),
       reason,
       at: iso,
       ci: fc.option(fc.constantFrom(...CI_STATUSES), { nil: null }),

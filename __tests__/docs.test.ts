@@ -47,6 +47,34 @@ describe('README reasons', () => {
   })
 })
 
+describe('README endings', () => {
+  it('match ENDING_RULES: doorbell by pushed or not, hand-back, trunk close', async () => {
+    const { ENDING_RULES, ENDINGS } = await import('../src/core/types.js')
+    const section = readme.split('### How a run ends')[1]?.split('\n\n')[1] ?? ''
+    const rows = section.split('\n').filter((l) => /^\| `[A-Z_]+`/.test(l))
+    expect(rows).toHaveLength(ENDINGS.length)
+    const words = (k: string | null) => (k ? `\`${k}\`` : 'none')
+    for (const line of rows) {
+      const cells = line.split('|').map((c) => c.trim())
+      const ending = /`([A-Z_]+)`/.exec(cells[1] ?? '')?.[1] as keyof typeof ENDING_RULES
+      const rule = ENDING_RULES[ending]
+      const { pushed, notPushed } = rule.doorbell
+      expect({ ending, doorbell: cells[2] }).toEqual({
+        ending,
+        doorbell: pushed === notPushed ? words(pushed) : `${words(pushed)} / ${words(notPushed)}`
+      })
+      expect({ ending, handsBack: cells[3]?.startsWith('yes') }).toEqual({
+        ending,
+        handsBack: rule.handsBack
+      })
+      expect({ ending, closes: cells[4] === 'yes' }).toEqual({
+        ending,
+        closes: rule.closesTrunkIssue
+      })
+    }
+  })
+})
+
 describe('README commands and snippets', () => {
   const scripts = Object.keys(
     (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> })
@@ -127,7 +155,6 @@ describe('README status comment', () => {
       },
       ciStatus: 'green',
       deliveryUrl: 'https://github.com/acme/widgets/pull/43',
-      mention: '@acme/maintainers',
       history: [
         { at: at('01:00'), action: 'CLAIM', reason: 'claimed' },
         { at: at('01:41'), action: 'FIX_FORWARD', reason: 'ci-red' },

@@ -228,6 +228,7 @@ describe('run', () => {
       },
       schedule: async () => null,
       agent: world.agent,
+      notifier: world.notifier,
       clock: world.clock
     }
     await run(makeAdapters, () => deps)

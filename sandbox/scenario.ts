@@ -78,6 +78,13 @@ export interface World {
 export interface WorldOptions {
   repos: string[]
   delivery?: 'pull-request' | 'trunk'
+  /**
+   * What GitHub does with a scripted agent's push: `auto-merge` merges its
+   * pull request at once (before any tick sees CI), closing the issue through
+   * "Closes #N"; `fixes` writes "Fixes #N" in trunk commits, which closes the
+   * issue on push.
+   */
+  onPush?: 'auto-merge' | 'fixes'
   /** Which backend the scripted agents stand behind (default: a T3 Code server). */
   agent?: 't3' | 'workflow'
   github?: Omit<SandboxOptions, 'store'>
@@ -117,7 +124,12 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   const push = (repo: string, issue: number, ci: CI) => {
     if (delivery === 'trunk') {
       const branch = store.repo(repo).defaultBranch
-      const commit = store.commit(repo, branch, `Fix the issue (#${issue})`, AGENT_LOGIN)
+      const message =
+        options.onPush === 'fixes'
+          ? `Fix the issue\n\nFixes #${issue}`
+          : `Fix the issue (#${issue})`
+      // CI is known before the push lands: a closing keyword closes the issue on push.
+      const commit = store.commit(repo, branch, message, AGENT_LOGIN)
       store.setCI(repo, commit.oid, ci)
       return
     }
@@ -125,13 +137,20 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     const commit = store.commit(repo, branch, `Work on #${issue}`, AGENT_LOGIN)
     store.setCI(repo, commit.oid, ci)
     const open = store.repo(repo).pulls.some((p) => p.headRefName === branch && p.state === 'OPEN')
-    if (!open)
-      store.openPullRequest(repo, {
-        head: branch,
-        author: AGENT_LOGIN,
-        closes: [issue],
-        title: `Fix #${issue}`
-      })
+    const pull = open
+      ? null
+      : store.openPullRequest(repo, {
+          head: branch,
+          author: AGENT_LOGIN,
+          closes: [issue],
+          title: `Fix #${issue}`
+        })
+    if (options.onPush === 'auto-merge') {
+      const number =
+        pull?.number ??
+        store.repo(repo).pulls.find((p) => p.headRefName === branch && p.state === 'OPEN')?.number
+      if (number !== undefined) store.mergePullRequest(repo, number, AGENT_LOGIN)
+    }
   }
 
   /** The next attempt's steps for an issue, from its plan. */

@@ -54,7 +54,8 @@ export const INPUT_DEFAULTS = {
   'notify-webhook-secret': '',
   'notify-mention': '',
   'state-secret': '',
-  'dry-run': 'false'
+  'dry-run': 'false',
+  'check-notify': 'false'
 } as const
 
 export type InputName = keyof typeof INPUT_DEFAULTS
@@ -137,6 +138,8 @@ export interface Config {
   /** Key of the records' MAC; null = records are trusted by author only. */
   stateSecret: string | null
   dryRun: boolean
+  /** `mode: check`: also send each notification channel a test delivery. */
+  checkNotify: boolean
 }
 
 /** The result of reading the inputs. */
@@ -493,6 +496,10 @@ function parseRest(
   if (dryRun === null) {
     problems.add('dry-run', `'${raw['dry-run']}' must be true or false.`)
   }
+  const checkNotify = parseBoolean(raw['check-notify'])
+  if (checkNotify === null) {
+    problems.add('check-notify', `'${raw['check-notify']}' must be true or false.`)
+  }
 
   if (problems.list.length > 0) return null
   return {
@@ -524,7 +531,8 @@ function parseRest(
     templates,
     notify,
     stateSecret,
-    dryRun: dryRun ?? false
+    dryRun: dryRun ?? false,
+    checkNotify: checkNotify ?? false
   }
 }
 

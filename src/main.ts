@@ -119,7 +119,10 @@ async function checkSetup(config: Config, makeCheckDeps: CheckFactory): Promise<
     `afk-loop: mode check (writes nothing), agent ${config.agent}, ${config.repos.length} repositor${config.repos.length === 1 ? 'y' : 'ies'}.`
   )
   const deps = await makeCheckDeps(config)
-  const lines = await runCheck({ repos: config.repos, neededReads: neededReads(config) }, deps)
+  const lines = await runCheck(
+    { repos: config.repos, neededReads: neededReads(config), testDoorbells: config.checkNotify },
+    deps
+  )
   for (const l of lines) {
     if (l.status === 'fail') core.error(checkLogLine(l))
     else if (l.status === 'warn') core.warning(checkLogLine(l))

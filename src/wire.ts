@@ -68,6 +68,9 @@ export function createCheckDeps(config: Config, clientOptions: ClientOptions = {
     schedule: async () =>
       /^[^/]+\/[^/]+$/.test(workflowRepo) ? probeSchedule(clients, workflowRepo) : null,
     agent: createAgent(config, { clients }),
+    notifier: createNotifier(config.notify, {
+      allowLoopbackHttp: process.env.AFK_LOOP_ALLOW_LOOPBACK_HTTP === 'true'
+    }),
     clock: { now: () => new Date() }
   }
 }

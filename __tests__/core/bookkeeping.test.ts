@@ -149,7 +149,7 @@ describe('history and the comment budget', () => {
   })
 
   it('trims history oldest-first to fit the budget, never the essential fields', () => {
-    const big = 'é'.repeat(2000) // 4000 bytes per entry once rendered
+    const big = 'é'.repeat(500) // ~4000 bytes per entry once rendered and escaped
     const r = record({
       history: Array.from({ length: HISTORY_LIMIT }, (_, i) => ({ ...entry(i), detail: big }))
     })

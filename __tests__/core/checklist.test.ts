@@ -1,8 +1,11 @@
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
+import { hasMarker } from '../../src/core/bookkeeping.js'
 import {
   REASON_TEXT,
   formatDuration,
+  noticeBody,
+  noticeMarker,
   render,
   type ChecklistFacts
 } from '../../src/core/checklist.js'
@@ -149,21 +152,26 @@ describe('checklist.render', () => {
     expect(working).toMatch(/- \[ \] Pushed/)
   })
 
-  it('mentions people only in a final comment', () => {
-    expect(render(facts({ mention: '@acme/team' }))).not.toContain('@acme/team')
-    expect(
-      render(facts({ phase: 'done', reason: 'ci-green', mention: '@acme/team', elapsedSeconds: 1 }))
-    ).toContain('cc @acme/team')
-    expect(
-      render(
-        facts({
-          phase: 'handed-back',
-          reason: 'agent-error',
-          mention: '@acme/team',
-          elapsedSeconds: 1
-        })
-      )
-    ).toContain('cc @acme/team')
+  it('never mentions people in the status comment: an edit may not notify, the notice does', () => {
+    const done = render(facts({ phase: 'done', reason: 'ci-green', elapsedSeconds: 1 }))
+    expect(done).not.toMatch(/(^|\s)cc @/m)
+  })
+
+  it('the notice is short, mentions, links the status comment and carries its key once', () => {
+    const body = noticeBody({
+      mention: '@acme/team @bob',
+      kind: 'frozen',
+      reason: 'fix-forward-budget-spent',
+      key: 'afk-1-frozen',
+      statusUrl: 'https://github.com/acme/widgets/issues/7#issuecomment-9'
+    })
+    expect(body.startsWith('@acme/team @bob afk-loop: this run was frozen and handed back.')).toBe(
+      true
+    )
+    expect(body).toContain('(https://github.com/acme/widgets/issues/7#issuecomment-9)')
+    expect(body.split(noticeMarker('afk-1-frozen'))).toHaveLength(2)
+    expect(body.length).toBeLessThan(400)
+    expect(hasMarker(body)).toBe(false) // never taken for a status comment
   })
 
   it('renders history as a table whose cells cannot break it', () => {

@@ -14,10 +14,11 @@ jest.setTimeout(120_000)
 const REPO = 'acme/widgets'
 const AGENT_WORKFLOW = readFileSync('examples/afk-agent.yml', 'utf8')
 let world: World | null = null
-afterEach(async () => {
+async function closeWorld(): Promise<void> {
   await world?.close()
   world = null
-})
+}
+afterEach(closeWorld)
 
 /** Everything a check could change, to compare before and after. */
 function state(w: World): string {
@@ -185,8 +186,7 @@ describe('mode: check', () => {
     expect(failing(noProject.lines)).toEqual([
       expect.stringMatching(/^FAIL acme\/widgets: agent: no T3 project matches acme\/widgets/)
     ])
-    await world?.close()
-    world = null
+    await closeWorld()
     const noModel = await check({}, { 't3-model': '' }, (w) => {
       for (const project of w.t3.projects) project.defaultModelSelection = null
     })
@@ -230,5 +230,30 @@ describe('mode: check', () => {
         )
       ])
     )
+  })
+
+  it('sends each doorbell a signed test delivery only when asked, and fails one that does not answer', async () => {
+    const quiet = await check()
+    expect(quiet.w.doorbells).toEqual([])
+    expect(quiet.lines.some((l) => l.includes('doorbell'))).toBe(false)
+    await closeWorld()
+
+    const asked = await check({}, { 'check-notify': 'true' })
+    expect(asked.run.code).toBe(0)
+    expect(asked.lines).toContain('PASS doorbell: webhook: accepted a signed test delivery.')
+    expect(asked.w.doorbells).toHaveLength(1)
+    const [bell] = asked.w.doorbells
+    expect(bell?.body).toMatchObject({ schema: 'afk-loop.doorbell-test/v1', kind: 'test' })
+    const raw = JSON.stringify(bell?.body)
+    const { signature } = await import('../../src/notify/index.js')
+    expect(bell?.headers['x-afk-signature']).toBe(signature('sandbox-secret', raw))
+    await closeWorld()
+
+    const dead = (await deadUrl()).replace(/\/hook$/, '/doorbell')
+    const down = await check({}, { 'check-notify': 'true', 'notify-webhook-url': dead })
+    expect(down.run.code).not.toBe(0)
+    expect(failing(down.lines)).toEqual([
+      expect.stringMatching(/^FAIL doorbell: webhook: webhook notification could not be sent/)
+    ])
   })
 })

@@ -39,14 +39,14 @@ describe.each(T3_GENERATIONS)('T3 %s through the bundle, default inputs', (gener
 
     expect(recordOf(w, READY, ready)?.threads).toHaveLength(1)
     expect(outcome(w, BARE, bare)).toEqual({
-      action: 'ESCALATE_PREPUSH',
-      reason: 'agent-error',
+      action: 'HAND_BACK',
+      reason: 'dispatch-failed',
       labels: ['ready-for-human'],
       state: 'OPEN',
       doorbells: ['needs-human']
     })
     expect(recordOf(w, BARE, bare)?.terminal?.detail).toMatch(/set the t3-model input/)
-    expect(decisions.filter((d) => d.startsWith(`#${bare} ESCALATE_PREPUSH`))).toHaveLength(1)
+    expect(decisions.filter((d) => d.startsWith(`#${bare} HAND_BACK`))).toHaveLength(1)
     // Nothing was sent for the bare project; every command sent was accepted.
     const sent = w.t3.received.map((r) => r.body as { projectId?: string; threadId: string })
     expect(sent.some((b) => b.projectId === 'proj-bare')).toBe(false)

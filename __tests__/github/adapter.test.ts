@@ -135,6 +135,28 @@ describe('readWorld', () => {
     expect(commits.map((c) => c.message)).not.toContain('Unrelated (#12)')
   })
 
+  it('reads trunk history for a run claimed under trunk delivery after the input moved to pull-request (finding 14.7)', async () => {
+    const store = seedStore([REPO])
+    seedRun(store, REPO, 'Trunk run', 'trunk')
+    const commit = store.commit(REPO, 'main', 'Finish #1', 'afk-agent')
+    store.setCI(REPO, commit.oid, 'green')
+    sandbox = await startGitHub(store)
+    const world = await adapterFor(sandbox, [REPO], { delivery: 'pull-request' }).readWorld()
+    expect(world.repos[0]?.tracked[0]?.trunkCommits.map((c) => [c.sha, c.ci.status])).toEqual([
+      [commit.oid, 'green']
+    ])
+    // A pull-request run alone reads no trunk history: it costs nothing extra.
+    const other = seedStore([REPO])
+    seedRun(other, REPO, 'PR run', 'pull-request')
+    other.commit(REPO, 'main', 'Finish #1', 'afk-agent')
+    await sandbox.close()
+    sandbox = await startGitHub(other)
+    const plain = await adapterFor(sandbox, [REPO], { delivery: 'pull-request' }).readWorld()
+    expect(plain.repos[0]?.tracked[0]?.trunkCommits).toEqual([])
+    // The census and the details only.
+    expect(sandbox.counts['graphql-read']).toBe(2)
+  })
+
   it('reads fork pull requests as facts: cross-repository, head repository, author association', async () => {
     const store = seedStore([REPO])
     const { issue } = seedRun(store, REPO)
@@ -561,6 +583,29 @@ describe('apply', () => {
         comment: { id: comment.id, body: 'x' }
       })
     ).rejects.toBeInstanceOf(RateLimitedError)
+  })
+
+  it("finds a notice among the loop's own recent comments only (someone else's copy doesn't count)", async () => {
+    const { store, adapter, issue } = await adapterWithRun()
+    const query = {
+      repo: ref(REPO),
+      issue: issue.number,
+      issueId: issue.id,
+      marker: '<!-- afk-loop:notice k1 -->'
+    }
+    expect(await adapter.findNotice(query)).toBe(false)
+    store.addComment(issue, 'mallory', `@acme/team hi\n\n${query.marker}`)
+    expect(await adapter.findNotice(query)).toBe(false)
+    await adapter.apply({
+      repo: ref(REPO),
+      issue: issue.number,
+      issueId: issue.id,
+      comment: { id: null, body: `@acme/team done\n\n${query.marker}` }
+    })
+    expect(await adapter.findNotice(query)).toBe(true)
+    expect(await adapter.findNotice({ ...query, marker: '<!-- afk-loop:notice k2 -->' })).toBe(
+      false
+    )
   })
 
   it('refuses a repository outside the allowlist before any request', async () => {

@@ -10,6 +10,8 @@ import { validate } from '@octokit/graphql-schema'
 import {
   COMMENTS_QUERY,
   COMMENT_BODY_QUERY,
+  NOTICE_QUERY,
+  TRUNK_QUERY,
   changeMutation,
   rollupQuery,
   worldQuery,
@@ -37,7 +39,9 @@ function allMutationShapes(): MutationParts[] {
 describe('GraphQL documents', () => {
   it.each([
     ['COMMENTS_QUERY', COMMENTS_QUERY],
-    ['COMMENT_BODY_QUERY', COMMENT_BODY_QUERY]
+    ['COMMENT_BODY_QUERY', COMMENT_BODY_QUERY],
+    ['NOTICE_QUERY', NOTICE_QUERY],
+    ['TRUNK_QUERY', TRUNK_QUERY]
   ])('%s validates against GitHub’s schema', (_name, document) => {
     expect(validate(document).map((e) => e.message)).toEqual([])
   })

@@ -36,9 +36,9 @@ describe('a permanent dispatch failure', () => {
 
     world.advance(60)
     const second = await tick(settings, world.ports())
-    expect(second.rows[0]).toMatchObject({ action: 'ESCALATE_PREPUSH', reason: 'agent-error' })
+    expect(second.rows[0]).toMatchObject({ action: 'HAND_BACK', reason: 'dispatch-failed' })
     const terminal = world.statusOf(REPO, 1)?.record?.terminal
-    expect(terminal?.detail).toMatch(/could not be started: no model .* t3-model/)
+    expect(terminal?.detail).toMatch(/last error: no model .* t3-model/)
     expect(world.issue(REPO, 1).labels).toEqual(['ready-for-human'])
 
     world.advance(60)

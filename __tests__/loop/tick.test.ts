@@ -281,10 +281,9 @@ describe('failures', () => {
     world.agentDown = true
     const reports = await driveToEnd(world, defaultSettings(), { issues: [1], maxTicks: 10 })
     expect(reports.length).toBe(3)
-    expect(terminal(world)).toMatchObject({ action: 'ESCALATE_PREPUSH', reason: 'agent-error' })
-    expect(terminal(world)?.detail).toMatch(
-      /could not be started: T3 server at http:\/\/t3 is unreachable/
-    )
+    expect(terminal(world)).toMatchObject({ action: 'HAND_BACK', reason: 'dispatch-failed' })
+    expect(terminal(world)?.detail).toMatch(/last error: T3 server at http:\/\/t3 is unreachable/)
+    expect(world.doorbells(REPO, 1).map((d) => d.kind)).toEqual(['needs-human'])
   })
 
   it('a dead doorbell receiver never fails the tick; delivery is retried with the same key', async () => {

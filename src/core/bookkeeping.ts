@@ -34,6 +34,7 @@ import {
   DECISION_REASONS,
   DELIVERIES,
   DOORBELL_KINDS,
+  ENDINGS,
   LOOP_REASONS
 } from './types.js'
 
@@ -45,6 +46,44 @@ export const HISTORY_LIMIT = 50
 
 export const RECORD_VERSION = 1
 
+/**
+ * The longest free text each kind of record field holds. Builders compose
+ * their text first and then cut it with {@link fitText}, so every record the
+ * loop builds encodes, whatever the length of an agent's error, a detail or a
+ * URL; the schema enforces the same bounds on the way in.
+ */
+export const TEXT_LIMITS = {
+  /** An error from an agent, a receiver or GitHub. */
+  error: 500,
+  /** Extra words for a reason (terminal mark, history entry). */
+  detail: 500,
+  /** A thread id or a key the backend chose. */
+  id: 200,
+  /** A link (thread, pull request). */
+  url: 500,
+  /** A commit id (40 hex characters for SHA-1, 64 for SHA-256). */
+  sha: 64
+} as const
+
+/** How many commits a record's baseline holds at most. */
+export const BASELINE_MAX = 20
+
+/** Cut a composed text to fit `max` characters, marking the cut. */
+export function fitText(text: string, max: number): string {
+  if (text.length <= max) return text
+  if (max <= 1) return text.slice(0, Math.max(0, max))
+  // Don't split a surrogate pair: a lone half would become U+FFFD on GitHub.
+  let end = max - 1
+  const code = text.charCodeAt(end - 1)
+  if (code >= 0xd800 && code <= 0xdbff) end--
+  return `${text.slice(0, end)}…`
+}
+
+/** A link that fits, or null: a cut URL would lead nowhere. */
+export function fitUrl(url: string | null): string | null {
+  return url !== null && url.length <= TEXT_LIMITS.url ? url : null
+}
+
 /** The opening of the hidden block. Its presence marks a status comment. */
 export const MARKER = '<!-- afk-loop:record'
 const MARKER_END = '-->'
@@ -54,8 +93,8 @@ const reason = z.enum([...DECISION_REASONS, ...LOOP_REASONS])
 
 const threadSchema = z.object({
   /** The agent's thread id (T3 thread id, or workflow run id as a string). */
-  id: z.string().min(1),
-  url: z.string().nullable(),
+  id: z.string().min(1).max(TEXT_LIMITS.id),
+  url: z.string().max(TEXT_LIMITS.url).nullable(),
   /** 0 = the first turn; n = the n-th fix-forward. */
   attempt: z.number().int().min(0),
   /** The intent key the thread was dispatched under. */
@@ -73,7 +112,7 @@ const intentSchema = z.object({
   commit: z.string().nullable(),
   /** Failed dispatch attempts under this intent; the loop hands back after a few. */
   failures: z.number().int().min(0),
-  lastError: z.string().max(500).nullable()
+  lastError: z.string().max(TEXT_LIMITS.error).nullable()
 })
 
 const outboxSchema = z.object({
@@ -92,14 +131,14 @@ const outboxSchema = z.object({
   delivered: z.array(z.string().min(1)),
   /** Set when retries ran out (24 h): reported, never retried again. */
   abandonedAt: isoTime.nullable(),
-  lastError: z.string().max(500).nullable()
+  lastError: z.string().max(TEXT_LIMITS.error).nullable()
 })
 
 const historySchema = z.object({
   at: isoTime,
   action: z.enum([...ACTIONS, 'CLAIM', 'HAND_BACK', 'RELEASE']),
   reason,
-  detail: z.string().optional()
+  detail: z.string().max(TEXT_LIMITS.detail).optional()
 })
 
 export const runRecordSchema = z.object({
@@ -111,16 +150,22 @@ export const runRecordSchema = z.object({
   claimedAt: isoTime,
   /** Delivery at claim time: a config change mid-run doesn't move the goalposts. */
   delivery: z.enum(DELIVERIES),
+  /**
+   * Commits that existed when the issue was claimed (its own pull requests'
+   * heads, the previous run's commit): never this run's work. Absent in
+   * records written before it existed, which read as empty.
+   */
+  baseline: z.array(z.string().min(1).max(TEXT_LIMITS.sha)).max(BASELINE_MAX).default([]),
   fixForwardAttempts: z.number().int().min(0),
   threads: z.array(threadSchema),
   intent: intentSchema.nullable(),
   /** The latest pushed commit and when the loop first saw it (CI-start deadline). */
   commit: z
     .object({
-      sha: z.string().min(1),
+      sha: z.string().min(1).max(TEXT_LIMITS.sha),
       firstSeenAt: isoTime,
       /** The pull request carrying the commit (pull-request delivery). */
-      pullRequestUrl: z.string().nullable()
+      pullRequestUrl: z.string().max(TEXT_LIMITS.url).nullable()
     })
     .nullable(),
   /** When the current thread was first seen idle (idle-grace deadline). */
@@ -129,12 +174,12 @@ export const runRecordSchema = z.object({
   /** Set once the run has ended; the loop then only delivers the outbox. */
   terminal: z
     .object({
-      action: z.enum([...ACTIONS, 'HAND_BACK', 'RELEASE']),
+      action: z.enum(ENDINGS),
       reason,
       at: isoTime,
       /** CI of the commit when the run ended, so the final comment never changes afterwards. */
       ci: z.enum(CI_STATUSES).nullable(),
-      detail: z.string().max(500).nullable(),
+      detail: z.string().max(TEXT_LIMITS.detail).nullable(),
       /** A thread still to interrupt (an intent: written first, cleared once done). */
       interrupt: z.string().min(1).nullable()
     })

@@ -15,7 +15,9 @@
  * 5. the agent backend: reachable and accepting the token, and able to
  *    start a run in each repository;
  * 6. once: the schedule's risk — GitHub disables scheduled workflows in a
- *    public repository after 60 days without activity.
+ *    public repository after 60 days without activity;
+ * 7. only when asked (`check-notify`): each notification channel accepts a
+ *    delivery that says it is a test.
  * A check that can't be made is a `skip` line saying why, never a pass.
  */
 import { formatDuration } from './checklist.js'
@@ -70,6 +72,8 @@ export interface CheckInput {
   agent: AgentCheck | null
   /** Null when the workflow's repository is unknown (not run by Actions). */
   schedule: ScheduleFacts | { error: string } | null
+  /** Test deliveries, when asked for (`check-notify`): per channel, null = accepted. */
+  doorbells?: { channel: string; error: string | null }[]
 }
 
 /** GitHub disables scheduled workflows after this long without repository activity. */
@@ -175,6 +179,17 @@ export function checkLines(input: CheckInput): CheckLine[] {
       `schedule (${s.repo})`,
       `a public repository: GitHub disables scheduled workflows after ${SCHEDULE_INACTIVITY_DAYS} days without activity${idle === null ? '' : ` (last push ${formatDuration(Math.round(idle / 1000))} ago${left !== null && left > 0 ? `, about ${Math.ceil(left / DAY)} day(s) left` : ', so it may already be disabled'})`}. Push now and then, or re-enable the workflow on the Actions tab when GitHub disables it.`
     )
+  }
+  for (const d of input.doorbells ?? []) {
+    if (d.error === null) {
+      line('pass', `doorbell: ${d.channel}`, 'accepted a signed test delivery.')
+    } else {
+      line(
+        'fail',
+        `doorbell: ${d.channel}`,
+        `${d.error}. Check the URL (and the receiver's answer).`
+      )
+    }
   }
   return lines
 }

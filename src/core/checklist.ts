@@ -9,7 +9,7 @@
  * has ended.
  */
 import type { HistoryEntry } from './bookkeeping.js'
-import type { AnyReason, CIStatus, Phase } from './types.js'
+import type { AnyReason, CIStatus, DoorbellKind, Phase } from './types.js'
 
 /** Each reason in plain words, for the checklist, the summary and the README. */
 export const REASON_TEXT: Readonly<Record<AnyReason, string>> = {
@@ -45,7 +45,8 @@ export const REASON_TEXT: Readonly<Record<AnyReason, string>> = {
     "The loop's status comment was edited by someone else, so its bookkeeping can't be trusted.",
   'record-unverified':
     "The loop's status comment holds a record the loop can't prove it wrote (see the detail), so its bookkeeping can't be trusted.",
-  'emergency-stop': 'The loop was switched to `mode: stop` (emergency stop).'
+  'emergency-stop': 'The loop was switched to `mode: stop` (emergency stop).',
+  'dispatch-failed': 'The agent could not be started: every dispatch attempt failed.'
 }
 
 const HEADLINE: Readonly<Record<Phase, string>> = {
@@ -86,8 +87,6 @@ export interface ChecklistFacts {
   ciStatus: CIStatus | null
   /** e.g. a pull request URL. */
   deliveryUrl?: string | null
-  /** People to mention in a final comment (`@org/team`), terminal phases only. */
-  mention?: string
   history: readonly HistoryEntry[]
 }
 
@@ -136,9 +135,6 @@ export function render(facts: ChecklistFacts): string {
   if (facts.phase === 'handed-back') {
     lines.push('', nextStepForHuman(facts))
   }
-  if (facts.mention && (facts.phase === 'done' || facts.phase === 'handed-back')) {
-    lines.push('', `cc ${facts.mention}`)
-  }
 
   if (facts.history.length > 0) {
     lines.push('', '<details><summary>History</summary>', '', '| time | action | reason |')
@@ -177,6 +173,37 @@ function commitLink(commit: { sha: string; url: string | null }): string {
 /** Table cells can't hold pipes or newlines. */
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\s+/g, ' ').slice(0, 200)
+}
+
+const NOTICE_WORDS: Readonly<Record<DoorbellKind, string>> = {
+  done: 'landed',
+  'needs-human': 'was handed back and needs a human',
+  frozen: 'was frozen and handed back'
+}
+
+/** The hidden mark a notice carries, so a retry finds it instead of posting twice. */
+export function noticeMarker(key: string): string {
+  return `<!-- afk-loop:notice ${key} -->`
+}
+
+/**
+ * The `notify-mention` notice: a short new comment at a run's end, because
+ * GitHub notifies people mentioned in a new comment (an edit may not). The
+ * status comment stays the place of record; this only points to it.
+ */
+export function noticeBody(n: {
+  mention: string
+  kind: DoorbellKind
+  reason: AnyReason
+  key: string
+  statusUrl: string | null
+}): string {
+  const where = n.statusUrl ? `[the status comment](${n.statusUrl})` : 'the status comment'
+  return [
+    `${n.mention} afk-loop: this run ${NOTICE_WORDS[n.kind]}. ${REASON_TEXT[n.reason]} Details in ${where}.`,
+    '',
+    noticeMarker(n.key)
+  ].join('\n')
 }
 
 /** `3725` → `1h 2m`; `59` → `59s`. Whole units, largest two. */

@@ -63,7 +63,8 @@ export const LOOP_REASONS = [
   'record-corrupt',
   'record-edited',
   'record-unverified',
-  'emergency-stop'
+  'emergency-stop',
+  'dispatch-failed'
 ] as const
 export type LoopReason = (typeof LOOP_REASONS)[number]
 
@@ -110,6 +111,69 @@ export const DOORBELL_FOR_ACTION: Readonly<Record<Action, DoorbellKind | null>> 
   CLOSE_SUCCESS: 'done',
   ESCALATE_PREPUSH: 'needs-human',
   FREEZE_ESCALATE: 'frozen'
+}
+
+/**
+ * Every way a run can end: the state machine's terminal verdicts and the
+ * loop's own (`HAND_BACK`: the loop gives up on the run; `RELEASE`: a human
+ * took over).
+ */
+export const ENDINGS = [
+  'CLOSE_SUCCESS',
+  'ESCALATE_PREPUSH',
+  'FREEZE_ESCALATE',
+  'HAND_BACK',
+  'RELEASE'
+] as const
+export type Ending = (typeof ENDINGS)[number]
+
+/** What an ending does: read by the watcher, checked against the README's table. */
+export interface EndingRule {
+  /** The doorbell it rings when work was pushed, and when nothing was. */
+  doorbell: { pushed: DoorbellKind | null; notPushed: DoorbellKind | null }
+  /** Adds the human label (the run is handed back). */
+  handsBack: boolean
+  /** With trunk delivery, the loop closes the issue (a pull request's merge closes it otherwise). */
+  closesTrunkIssue: boolean
+}
+
+/**
+ * How each ending ends a run. Pushed or not decides `frozen` versus
+ * `needs-human` on every path that hands back: a human who gets `frozen`
+ * knows there is pushed work to look at.
+ */
+export const ENDING_RULES: Readonly<Record<Ending, EndingRule>> = {
+  CLOSE_SUCCESS: {
+    doorbell: { pushed: 'done', notPushed: 'done' },
+    handsBack: false,
+    closesTrunkIssue: true
+  },
+  ESCALATE_PREPUSH: {
+    doorbell: { pushed: 'frozen', notPushed: 'needs-human' },
+    handsBack: true,
+    closesTrunkIssue: false
+  },
+  FREEZE_ESCALATE: {
+    doorbell: { pushed: 'frozen', notPushed: 'frozen' },
+    handsBack: true,
+    closesTrunkIssue: false
+  },
+  HAND_BACK: {
+    doorbell: { pushed: 'frozen', notPushed: 'needs-human' },
+    handsBack: true,
+    closesTrunkIssue: false
+  },
+  RELEASE: {
+    doorbell: { pushed: null, notPushed: null },
+    handsBack: false,
+    closesTrunkIssue: false
+  }
+}
+
+/** The doorbell an ending rings. */
+export function doorbellFor(ending: Ending, pushed: boolean): DoorbellKind | null {
+  const rule = ENDING_RULES[ending].doorbell
+  return pushed ? rule.pushed : rule.notPushed
 }
 
 /** Whether an action ends the run. */

@@ -24,7 +24,7 @@
  * created (REST) the first time they are added.
  */
 import { z } from 'zod'
-import { MARKER, decode } from '../core/bookkeeping.js'
+import { decode, MARKER } from '../core/bookkeeping.js'
 import { runBranch } from '../core/prompts.js'
 import type { Delivery } from '../core/types.js'
 import { AUTHOR_ASSOCIATIONS, type AuthorAssociation, type RepoRef } from '../config.js'
@@ -39,6 +39,7 @@ import {
   type ForgedComment,
   type GitHubPort,
   type LabelEventFact,
+  type NoticeQuery,
   type PointsReport,
   type PullRequestFact,
   type RepoWorld,
@@ -53,6 +54,8 @@ import type { GitHubClient, GitHubClients } from './client.js'
 import {
   COMMENTS_QUERY,
   COMMENT_BODY_QUERY,
+  NOTICE_QUERY,
+  TRUNK_QUERY,
   changeMutation,
   rollupQuery,
   worldQuery,
@@ -226,6 +229,23 @@ const rateLimitSchema = z
   })
   .nullable()
   .optional()
+
+const trunkSchema = z.object({
+  rateLimit: rateLimitSchema,
+  repository: z
+    .object({
+      defaultBranchRef: z
+        .object({
+          target: z
+            .object({
+              history: z.object({ nodes: z.array(commitNode.nullable()) }).optional()
+            })
+            .nullable()
+        })
+        .nullable()
+    })
+    .nullable()
+})
 
 const censusSchema = z
   .object({
@@ -723,6 +743,28 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
         forgedComments: forgedOf(comments)
       })
     }
+    // A run claimed under trunk delivery keeps it to its end, whatever the
+    // input says now: read the history it needs if the input didn't.
+    // (A rare follow-up: 2 points, only while such a run is in flight.)
+    if (options.delivery !== 'trunk' && tracked.some(claimedForTrunk)) {
+      const data = await query(
+        reader,
+        TRUNK_QUERY,
+        {
+          owner: repo.owner,
+          name: repo.name,
+          trunkSince: new Date(
+            options.now().getTime() - options.trunkWindowSeconds * 1000
+          ).toISOString()
+        },
+        trunkSchema
+      )
+      notePoints(data.rateLimit)
+      const history = (data.repository?.defaultBranchRef?.target?.history?.nodes ?? []).filter(
+        (c): c is CommitNode => c !== null
+      )
+      for (const issue of tracked) issue.trunkCommits = trunkCommitsOf(history, issue.number)
+    }
     tracked.sort((a, b) => a.number - b.number)
     candidates.sort(
       (a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.number - b.number
@@ -776,6 +818,17 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       }
     }
     return pages
+  }
+
+  /** A run still in flight whose record says it was claimed under trunk delivery. */
+  function claimedForTrunk(issue: TrackedIssue): boolean {
+    if (!issue.statusComment || issue.statusComment.editedByOther) return false
+    const decoded = decode(issue.statusComment.body)
+    return (
+      decoded.kind === 'ok' &&
+      decoded.record.delivery === 'trunk' &&
+      decoded.record.terminal === null
+    )
   }
 
   function statusCommentOf(comments: readonly CommentNode[], viewer: string): StatusComment | null {
@@ -1086,6 +1139,36 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     }
   }
 
+  /** Whether one of the loop's last 30 comments on the issue carries the marker. */
+  async function findNotice(notice: NoticeQuery): Promise<boolean> {
+    if (!allowlist.has(notice.repo.key)) {
+      throw new Error(`refusing to read ${notice.repo.fullName}: it is not in the repos allowlist`)
+    }
+    const data = await query(
+      reader,
+      NOTICE_QUERY,
+      { id: notice.issueId },
+      z.object({
+        rateLimit: rateLimitSchema,
+        node: z
+          .object({
+            comments: z
+              .object({
+                nodes: z.array(
+                  z.object({ body: z.string(), viewerDidAuthor: z.boolean() }).nullable()
+                )
+              })
+              .optional()
+          })
+          .nullable()
+      })
+    )
+    notePoints(data.rateLimit)
+    return (data.node?.comments?.nodes ?? []).some(
+      (c) => c !== null && c.viewerDidAuthor && c.body.includes(notice.marker)
+    )
+  }
+
   return {
     async readWorld(): Promise<World> {
       points.spent = 0
@@ -1127,6 +1210,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     },
     apply,
     points: () => ({ ...points, spent: points.spent + writePoints }),
+    findNotice,
     missingLabels(repo: RepoRef): string[] {
       const ids = labelIds.get(repo.key)
       if (!ids) return []

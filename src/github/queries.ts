@@ -172,6 +172,27 @@ export function rollupQuery(count: number): string {
   return `query AfkRollup(${vars.join(', ')}) {\n  ${fields.join('\n  ')}\n}`
 }
 
+/**
+ * The default branch's recent history on its own: read when the delivery
+ * input isn't trunk but a run claimed under trunk delivery is still in
+ * flight (the delivery recorded at the claim rules the run to its end).
+ */
+export const TRUNK_QUERY = `
+query AfkTrunk($owner: String!, $name: String!, $trunkSince: GitTimestamp!) {
+  rateLimit { cost remaining resetAt limit used }
+  repository(owner: $owner, name: $name) {
+    defaultBranchRef {
+      target {
+        ... on Commit {
+          history(since: $trunkSince, first: 100) {
+            nodes { oid url message committedDate ${CHECKS} }
+          }
+        }
+      }
+    }
+  }
+}`
+
 /** The rest of a long comment thread, for an issue whose status comment wasn't on the first page. */
 export const COMMENTS_QUERY = `
 query AfkComments($id: ID!, $after: String) {
@@ -191,6 +212,20 @@ export const COMMENT_BODY_QUERY = `
 query AfkCommentBody($id: ID!) {
   rateLimit { cost remaining resetAt limit used }
   node(id: $id) { ... on IssueComment { body } }
+}`
+
+/**
+ * The loop's most recent comments on an issue, to find a notice it may have
+ * posted before a tick died (`notify-mention`): the lookup of a keyed effect.
+ */
+export const NOTICE_QUERY = `
+query AfkNotice($id: ID!) {
+  rateLimit { cost remaining resetAt limit used }
+  node(id: $id) {
+    ... on Issue {
+      comments(last: 30) { nodes { body viewerDidAuthor } }
+    }
+  }
 }`
 
 /** The mutations one run's change may need, in the order GitHub runs them. */

@@ -7,16 +7,20 @@
  *    either way, labels, the viewer).
  * 2. Ask the agent backend to check itself, reading only.
  * 3. Read the workflow's own repository for the schedule's 60-day risk.
+ * 4. Only when asked: one test delivery per notification channel (the only
+ *    request that reaches beyond GitHub and the agent; it writes nothing).
  * No Effects gate is needed: nothing here has a write to gate.
  */
 import type { RepoRef } from '../config.js'
 import { checkLines, type CheckLine, type RepoFacts, type ScheduleFacts } from '../core/check.js'
-import type { AgentPort, Clock } from './ports.js'
+import type { AgentPort, Clock, NotifierPort } from './ports.js'
 
 export interface CheckSettings {
   repos: RepoRef[]
   /** Permissions the chosen features read with (`pull-requests: read`, …). */
   neededReads: string[]
+  /** Send each notification channel a test delivery (`check-notify`). */
+  testDoorbells: boolean
 }
 
 export interface CheckDeps {
@@ -24,6 +28,7 @@ export interface CheckDeps {
   /** The workflow's own repository, or null when not run by GitHub Actions. */
   schedule(): Promise<ScheduleFacts | { error: string } | null>
   agent: AgentPort
+  notifier: NotifierPort
   clock: Clock
 }
 
@@ -42,11 +47,24 @@ export async function runCheck(settings: CheckSettings, deps: CheckDeps): Promis
         reach: { ok: false, detail: 'this agent backend has no check.' },
         repos: []
       }
+  const doorbells: { channel: string; error: string | null }[] = []
+  if (settings.testDoorbells) {
+    for (const channel of deps.notifier.channels) {
+      try {
+        if (!deps.notifier.test) throw new Error('this notifier cannot send a test')
+        await deps.notifier.test(channel, now.toISOString())
+        doorbells.push({ channel, error: null })
+      } catch (error) {
+        doorbells.push({ channel, error: error instanceof Error ? error.message : String(error) })
+      }
+    }
+  }
   return checkLines({
     now,
     repos,
     neededReads: settings.neededReads,
     agent,
-    schedule: await deps.schedule()
+    schedule: await deps.schedule(),
+    doorbells
   })
 }

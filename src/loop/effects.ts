@@ -13,7 +13,8 @@
  *   so the tick can fail the step naming what to grant; it is still thrown to
  *   the run it belongs to.
  *
- * Reads (the agent's `find`) pass through untouched: a dry run may read.
+ * Reads (the agent's `find`, GitHub's `findNotice`) pass through untouched:
+ * a dry run may read.
  */
 import type {
   AgentPort,
@@ -21,6 +22,7 @@ import type {
   DispatchRequest,
   DispatchedThread,
   GitHubPort,
+  NoticeQuery,
   Notification,
   NotifierPort,
   RunChange,
@@ -130,6 +132,10 @@ export class Effects {
       this.noteRefusal(request.repo, error)
       throw error
     }
+  }
+
+  findNotice(query: NoticeQuery): Promise<boolean> {
+    return this.github.findNotice(query)
   }
 
   find(query: { repo: ThreadQuery['repo']; key: string }): Promise<DispatchedThread | null> {

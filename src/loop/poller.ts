@@ -14,26 +14,37 @@
  * intent the watcher reconciles by looking the key up before dispatching.
  *
  * Skipped, and reported: authors whose association isn't trusted, issues a
- * pull request by someone else already closes, issues the watcher touched
- * this tick.
+ * trusted author's pull request already closes (an outsider's is noted and
+ * ignored: anyone can open one), issues the watcher touched this tick.
+ *
+ * A claim records its baseline — the heads the issue's own pull requests
+ * already had, and the previous run's commit — so old work never lands the
+ * new run; and it removes a leftover human label, saying so: a person who
+ * queues the issue again has decided.
+ *
+ * The global cap counts a repository that couldn't be read this tick as
+ * holding `max-concurrent-per-repo` runs (capped by `max-concurrent`): the
+ * most the loop would ever have claimed there. Claims go only into slots
+ * provably free; a repository that stays unreadable costs its share, not
+ * every claim.
  */
 import { decode, type RunRecord } from '../core/bookkeeping.js'
+import {
+  claimBaseline,
+  hasLabel,
+  ignoredNote,
+  ignoredPullRequests,
+  takeoverPullRequest
+} from '../core/evidence.js'
 import type { AuthorAssociation, RepoRef } from '../config.js'
 import type { Effects } from './effects.js'
 import type { CandidateIssue, RepoWorld } from './ports.js'
 import type { RunRow } from './report.js'
-import { newRecord, recordMatches, recordThread } from './run-view.js'
+import { failDispatch, newRecord, recordMatches, recordThread } from './run-view.js'
 import { firstTurnPrompt } from '../core/prompts.js'
 import { recordProblem } from '../core/record-checks.js'
 import { PermanentDispatchError } from './ports.js'
-import {
-  CommentWriter,
-  errorMessage,
-  failedIntent,
-  row,
-  sealFor,
-  type LoopSettings
-} from './watcher.js'
+import { CommentWriter, errorMessage, row, sealFor, type LoopSettings } from './watcher.js'
 
 export interface PollerLimits {
   maxConcurrent: number
@@ -66,7 +77,10 @@ export async function pollCandidates(input: PollerInput): Promise<RunRow[]> {
         Date.parse(a.candidate.createdAt) - Date.parse(b.candidate.createdAt) ||
         a.candidate.number - b.candidate.number
     )
-  let total = input.inFlight.total
+  // Runs in a repository that couldn't be read still hold their slots.
+  const unreadable = input.repos.filter((w) => w.error !== null).length
+  const reserved = unreadable * Math.min(limits.maxConcurrentPerRepo, limits.maxConcurrent)
+  let total = input.inFlight.total + reserved
   const perRepo = new Map(input.inFlight.perRepo)
 
   for (const { world, candidate } of queue) {
@@ -82,12 +96,22 @@ export async function pollCandidates(input: PollerInput): Promise<RunRow[]> {
       skip(`author association ${candidate.authorAssociation} is not in trusted-associations`)
       continue
     }
-    if (candidate.closedByOthersPullRequest) {
-      skip(`a pull request by someone else closes it (${candidate.closedByOthersPullRequest.url})`)
+    const evidence = {
+      run: { repo: repo.fullName },
+      trustedAssociations: limits.trustedAssociations
+    }
+    const taken = takeoverPullRequest(candidate, evidence)
+    if (taken) {
+      skip(`a pull request by someone else closes it (${taken.url})`)
       continue
     }
     if (total >= limits.maxConcurrent) {
-      skip(`waiting: max-concurrent (${limits.maxConcurrent}) runs in flight`)
+      skip(
+        `waiting: max-concurrent (${limits.maxConcurrent}) runs in flight` +
+          (reserved > 0
+            ? `, counting ${reserved} slot(s) for ${unreadable} repository(ies) that couldn't be read`
+            : '')
+      )
       continue
     }
     if ((perRepo.get(repo.key) ?? 0) >= limits.maxConcurrentPerRepo) {
@@ -103,8 +127,12 @@ export async function pollCandidates(input: PollerInput): Promise<RunRow[]> {
         `${repo.fullName}#${candidate.number}: ignored a comment by @${forged.author ?? 'unknown'} that looks like afk-loop's status comment (${forged.url}).`
       )
     }
+    const ignored = ignoredNote(ignoredPullRequests(candidate, evidence))
     try {
-      rows.push(await claim(input, world, candidate))
+      const claimed = await claim(input, world, candidate)
+      rows.push(
+        ignored ? { ...claimed, note: [claimed.note, ignored].filter(Boolean).join('; ') } : claimed
+      )
     } catch (error) {
       rows.push({
         ...candidateRow(input, repo, candidate, 'CLAIM', null),
@@ -147,8 +175,16 @@ function startingRecord(
     previous.threads.length === 0 &&
     previous.intent?.attempt === 0
   if (previous && unfinished) return { record: previous, resumed: true }
+  const human = input.settings.labels.human
   return {
-    record: newRecord(repo, candidate.number, input.settings.delivery, input.now, previous),
+    record: newRecord(repo, candidate.number, input.settings.delivery, input.now, previous, {
+      baseline: claimBaseline(candidate, repo.fullName, previous?.commit?.sha ?? null),
+      ...(hasLabel(candidate.labels, human)
+        ? {
+            detail: `removed the leftover \`${human}\` label: queuing the issue again gives it to the agent`
+          }
+        : {})
+    }),
     resumed: false
   }
 }
@@ -166,10 +202,13 @@ async function claim(
   const ctx = { settings, repo, effects, issue: { ...candidate } }
   const writer = new CommentWriter(ctx, candidate.statusComment, null)
 
-  // 1. intent + claim time, then the label swap: one request.
+  // 1. intent + claim time, then the label swap (a leftover human label goes too): one request.
   await writer.save(start, null, {
     add: [settings.labels.inProgress],
-    remove: [settings.labels.ready]
+    remove: [
+      settings.labels.ready,
+      ...(hasLabel(candidate.labels, settings.labels.human) ? [settings.labels.human] : [])
+    ]
   })
 
   // 2. dispatch under the intent's key.
@@ -202,7 +241,7 @@ async function claim(
     if (failure instanceof PermanentDispatchError) {
       input.warn(`${repo.fullName}#${candidate.number}: the agent can't be started: ${error}`)
     }
-    record = { ...record, intent: failedIntent(intent, failure) }
+    record = failDispatch(record, failure)
   }
 
   // 3. the result.

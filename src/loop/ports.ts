@@ -290,6 +290,19 @@ export interface GitHubPort {
   missingLabels?(repo: RepoRef): string[]
   /** Create one of the loop's labels, with its colour and description. */
   createLabel?(repo: RepoRef, name: string): Promise<void>
+  /**
+   * Whether one of the loop's own recent comments on the issue (the last 30)
+   * carries this marker: the lookup that makes a notice comment keyed, like a
+   * dispatch, so a retry after a crash never posts it twice.
+   */
+  findNotice(query: NoticeQuery): Promise<boolean>
+}
+
+export interface NoticeQuery {
+  repo: RepoRef
+  issue: number
+  issueId: string
+  marker: string
 }
 
 /** The primary rate limit is spent: write nothing more this tick. */
@@ -372,4 +385,6 @@ export interface NotifierPort {
   readonly channels: readonly string[]
   /** Deliver to one channel. Throws on failure (the outbox retries later). Refuses non-terminal kinds. */
   notify(channel: string, notification: Notification): Promise<void>
+  /** `mode: check` with `check-notify`: one delivery that says it is a test. Throws on failure. */
+  test?(channel: string, at: string): Promise<void>
 }

@@ -1,14 +1,19 @@
 /**
- * Pure helpers the watcher and poller share: how a run's record changes, which
- * of GitHub's facts count for the run, and what its status comment says.
+ * Helpers the watcher and poller share: how a run's record changes (every
+ * free text cut to fit after it is composed, so a record always encodes),
+ * GitHub's facts seen through the run's evidence, and what its status comment
+ * says.
  *
  * Nothing here performs I/O or reads the clock (`now` is passed in). The
- * decisions that depend on GitHub's facts but are not the state machine's —
- * "which commit is the run's pushed commit", "did a human take over" — live
- * here, where they can be tested without an adapter.
+ * decisions — which commit is the run's work, what closed the issue, did a
+ * human take over — are `core/evidence.ts`'s; this file only adapts the
+ * ports' facts to them.
  */
 import {
   composeComment,
+  fitText,
+  fitUrl,
+  TEXT_LIMITS,
   withHistory,
   type RecordSeal,
   type HistoryEntry,
@@ -16,11 +21,18 @@ import {
   type TerminalMark
 } from '../core/bookkeeping.js'
 import { render, type ChecklistFacts } from '../core/checklist.js'
+import { runWork, type LoopLabels, type RunEvidence } from '../core/evidence.js'
 import { runKeyPrefix } from '../core/record-checks.js'
-import { runBranch } from '../core/prompts.js'
 import type { AnyReason, CIStatus, Delivery, Phase } from '../core/types.js'
 import type { RepoRef } from '../config.js'
-import type { CIReport, PullRequestFact, TrackedIssue } from './ports.js'
+import {
+  AgentUnavailableError,
+  PermanentDispatchError,
+  type CIReport,
+  type TrackedIssue
+} from './ports.js'
+
+export type { LoopLabels }
 
 /** The commit that counts as the run's push, with its CI. */
 export interface PushedFact {
@@ -28,13 +40,6 @@ export interface PushedFact {
   url: string
   ci: CIReport
   pullRequestUrl: string | null
-}
-
-/** Labels the loop is configured with. */
-export interface LoopLabels {
-  ready: string
-  inProgress: string
-  human: string
 }
 
 const seconds = (from: string, to: Date): number =>
@@ -66,7 +71,8 @@ export function newRecord(
   issue: number,
   delivery: Delivery,
   now: Date,
-  previous?: RunRecord | null
+  previous?: RunRecord | null,
+  claim: { baseline?: readonly string[]; detail?: string } = {}
 ): RunRecord {
   // A new claim's key must differ from the previous run's, even within one millisecond.
   let runKey = newRunKey(repo, issue, now)
@@ -79,6 +85,7 @@ export function newRecord(
     runKey,
     claimedAt: at,
     delivery,
+    baseline: [...(claim.baseline ?? [])],
     fixForwardAttempts: 0,
     threads: [],
     intent: {
@@ -96,16 +103,23 @@ export function newRecord(
     terminal: null,
     history: previous ? previous.history : []
   }
+  const detail = [previous ? 'issue queued again after an earlier run' : null, claim.detail]
+    .filter(Boolean)
+    .join('; ')
   return withHistory(record, {
     at,
     action: 'CLAIM',
     reason: 'claimed',
-    ...(previous ? { detail: 'issue queued again after an earlier run' } : {})
+    ...(detail ? { detail: fitText(detail, TEXT_LIMITS.detail) } : {})
   })
 }
 
 /** Append history only when the verdict changed, so a repeated WAIT writes nothing. */
-export function noteDecision(record: RunRecord, entry: HistoryEntry): RunRecord {
+export function noteDecision(record: RunRecord, noted: HistoryEntry): RunRecord {
+  const entry: HistoryEntry =
+    noted.detail === undefined
+      ? noted
+      : { ...noted, detail: fitText(noted.detail, TEXT_LIMITS.detail) }
   const last = record.history[record.history.length - 1]
   if (last && last.action === entry.action && last.reason === entry.reason) {
     if ((last.detail ?? '') === (entry.detail ?? '')) return record
@@ -126,8 +140,8 @@ export function recordThread(
     threads: [
       ...record.threads,
       {
-        id: thread.threadId,
-        url: thread.url,
+        id: fitText(thread.threadId, TEXT_LIMITS.id),
+        url: fitUrl(thread.url),
         attempt: intent.attempt,
         key: intent.key,
         dispatchedAt: now.toISOString()
@@ -136,6 +150,32 @@ export function recordThread(
     fixForwardAttempts: Math.max(record.fixForwardAttempts, intent.attempt),
     intent: null,
     idleSince: null
+  }
+}
+
+/** A dispatch that failed this many ticks in a row hands the run back. */
+export const MAX_DISPATCH_FAILURES = 3
+
+/**
+ * A dispatch under the record's intent failed: count it and keep the error
+ * (cut to fit) for the checklist. The one place dispatch failures are
+ * counted. A permanent failure (the configuration must change first) counts
+ * as all of them at once, so the run is handed back now, once; an agent that
+ * can't be used at all is not the run's fault and is not counted.
+ */
+export function failDispatch(record: RunRecord, error: unknown): RunRecord {
+  const intent = record.intent
+  if (!intent) return record
+  const failures =
+    error instanceof PermanentDispatchError
+      ? Math.max(MAX_DISPATCH_FAILURES, intent.failures + 1)
+      : error instanceof AgentUnavailableError
+        ? intent.failures
+        : intent.failures + 1
+  const message = error instanceof Error ? error.message : String(error)
+  return {
+    ...record,
+    intent: { ...intent, failures, lastError: fitText(message, TEXT_LIMITS.error) }
   }
 }
 
@@ -155,50 +195,48 @@ export function commitUrl(issueUrl: string, sha: string): string {
   return `${base}/commit/${sha}`
 }
 
-/** Whether a pull request is the run's own: opened by the loop's identity or from the run's branch. */
-export function isRunPullRequest(pr: PullRequestFact, issue: number): boolean {
-  return pr.byViewer || pr.headRefName === runBranch(issue)
+/** What evidence knows of a run, from its record. */
+export function runEvidence(record: RunRecord): RunEvidence {
+  return {
+    repo: record.repo,
+    delivery: record.delivery,
+    claimedAt: record.claimedAt,
+    baseline: record.baseline
+  }
 }
 
 /**
- * The run's pushed commit, if any. Pull-request delivery: the head of the
- * newest open pull request of the run's own. Trunk delivery: the newest
- * default-branch commit since the claim that references the issue.
+ * The run's pushed commit, if any, with its CI: the commit that carries the
+ * run's work (`core/evidence.ts` decides which).
  */
 export function selectPushed(issue: TrackedIssue, record: RunRecord): PushedFact | null {
-  if (record.delivery === 'trunk') {
-    const claimed = Date.parse(record.claimedAt)
-    const commit = [...issue.trunkCommits]
-      .filter((c) => Date.parse(c.committedAt) >= claimed)
-      .sort((a, b) => Date.parse(b.committedAt) - Date.parse(a.committedAt))[0]
-    return commit ? { sha: commit.sha, url: commit.url, ci: commit.ci, pullRequestUrl: null } : null
+  const work = runWork(issue, runEvidence(record))
+  if (!work) return null
+  if (work.kind === 'commit') {
+    return { sha: work.sha, url: work.commit.url, ci: work.commit.ci, pullRequestUrl: null }
   }
-  const pr = [...issue.pullRequests]
-    .filter((p) => p.state === 'OPEN' && isRunPullRequest(p, issue.number))
-    .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0]
-  return pr
-    ? {
-        sha: pr.headSha,
-        url: commitUrl(issue.url, pr.headSha),
-        ci: pr.ci,
-        pullRequestUrl: pr.url
-      }
-    : null
+  return {
+    sha: work.sha,
+    url: commitUrl(issue.url, work.sha),
+    ci: work.pullRequest.ci,
+    pullRequestUrl: work.pullRequest.url
+  }
 }
 
 /** Track when the current commit was first seen (the CI-start deadline counts from it). */
 export function trackCommit(record: RunRecord, pushed: PushedFact | null, now: Date): RunRecord {
   if (!pushed) return record
+  const pullRequestUrl = fitUrl(pushed.pullRequestUrl)
   if (record.commit?.sha === pushed.sha) {
-    if (record.commit.pullRequestUrl === pushed.pullRequestUrl) return record
-    return { ...record, commit: { ...record.commit, pullRequestUrl: pushed.pullRequestUrl } }
+    if (record.commit.pullRequestUrl === pullRequestUrl) return record
+    return { ...record, commit: { ...record.commit, pullRequestUrl } }
   }
   return {
     ...record,
     commit: {
-      sha: pushed.sha,
+      sha: fitText(pushed.sha, TEXT_LIMITS.sha),
       firstSeenAt: now.toISOString(),
-      pullRequestUrl: pushed.pullRequestUrl
+      pullRequestUrl
     }
   }
 }
@@ -216,51 +254,6 @@ export function trackIdle(
   return record.idleSince === null ? record : { ...record, idleSince: null }
 }
 
-/** A human took over the run: what they did, in the loop's words. */
-export interface Takeover {
-  reason: AnyReason
-  detail: string | null
-}
-
-/**
- * Did a human take over? Closing the issue, adding the human label, removing
- * the in-progress label, or opening their own pull request for it.
- */
-export function detectTakeover(issue: TrackedIssue, labels: LoopLabels): Takeover | null {
-  const by = (login: string | null | undefined): string | null => (login ? `(by @${login})` : null)
-  const lastEvent = (label: string, action: 'added' | 'removed') =>
-    [...issue.labelEvents]
-      .reverse()
-      .find((e) => e.label === label && e.action === action && !e.byViewer)
-  if (issue.state === 'CLOSED') {
-    return { reason: 'issue-closed-by-human', detail: by(issue.closedBy?.login) }
-  }
-  if (issue.labels.includes(labels.human)) {
-    return { reason: 'human-label-added', detail: by(lastEvent(labels.human, 'added')?.actor) }
-  }
-  if (!issue.labels.includes(labels.inProgress)) {
-    return {
-      reason: 'in-progress-label-removed',
-      detail: by(lastEvent(labels.inProgress, 'removed')?.actor)
-    }
-  }
-  const foreign = foreignPullRequest(issue)
-  if (foreign) {
-    return {
-      reason: 'pull-request-by-someone-else',
-      detail: `(${foreign.url}${foreign.author ? ` by @${foreign.author}` : ''})`
-    }
-  }
-  return null
-}
-
-/** An open pull request closing the issue that is not the run's own. */
-export function foreignPullRequest(issue: TrackedIssue): PullRequestFact | null {
-  return (
-    issue.pullRequests.find((p) => p.state === 'OPEN' && !isRunPullRequest(p, issue.number)) ?? null
-  )
-}
-
 /** Where the run stands, for the checklist. */
 export function phaseOf(record: RunRecord, ci: CIStatus | null): Phase {
   if (record.terminal) return record.terminal.action === 'CLOSE_SUCCESS' ? 'done' : 'handed-back'
@@ -272,12 +265,13 @@ export function phaseOf(record: RunRecord, ci: CIStatus | null): Phase {
 /** Mark the run ended. */
 export function endRecord(record: RunRecord, mark: Omit<TerminalMark, 'at'>, now: Date): RunRecord {
   const at = now.toISOString()
-  const ended: RunRecord = { ...record, intent: null, terminal: { ...mark, at } }
+  const detail = mark.detail === null ? null : fitText(mark.detail, TEXT_LIMITS.detail)
+  const ended: RunRecord = { ...record, intent: null, terminal: { ...mark, detail, at } }
   return withHistory(ended, {
     at,
     action: mark.action,
     reason: mark.reason,
-    ...(mark.detail ? { detail: mark.detail } : {})
+    ...(detail ? { detail } : {})
   })
 }
 
@@ -288,7 +282,6 @@ export interface CommentContext {
   maxRuntimeSeconds: number
   /** CI of the current commit (ignored once the run has ended: the record's mark wins). */
   ci: CIStatus | null
-  mention: string | null
   /** With `state-secret`: what the record's MAC binds it to. */
   seal?: RecordSeal | null
 }
@@ -333,7 +326,6 @@ export function checklistFacts(record: RunRecord, context: CommentContext): Chec
   if (details.length > 0) facts.detail = details.join(' ')
   if (record.terminal) {
     facts.elapsedSeconds = seconds(record.claimedAt, new Date(record.terminal.at))
-    if (context.mention) facts.mention = context.mention
   }
   return facts
 }

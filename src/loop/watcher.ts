@@ -5,9 +5,11 @@
  *    corrupt or someone-else-edited comment means the record can't be
  *    trusted: the run is handed back to a human, never guessed at. Comments
  *    that merely look like the loop's are ignored and reported.
- * 2. Respect humans: a closed issue, a removed in-progress label, an added
- *    human label or a pull request of their own means a human took over. The
- *    loop interrupts the agent, says so in the comment, and rings nothing.
+ * 2. Respect humans: `core/evidence.ts` says whether a human took over (a
+ *    closed issue — unless the run's own work closed it —, a removed
+ *    in-progress label, an added human label, a trusted author's pull
+ *    request). The loop interrupts the agent, says so in the comment, and
+ *    rings nothing. Outsiders' pull requests are noted on the row and ignored.
  * 3. Reconcile a leftover dispatch intent (a tick died between writing the
  *    intent and recording its result): look the keyed thread up before ever
  *    dispatching again.
@@ -16,34 +18,44 @@
  *    be repeated are written as intents first, then done, then recorded.
  * 5. Write the record back into the same comment, only if its text changed.
  *
- * A run that has ended keeps only two chores: repairing a terminal write that
- * half-failed (its in-progress label is still there) and delivering its
- * doorbell from the outbox, with retries.
+ * A run ends in two writes: the record with its terminal mark, interrupt and
+ * doorbell (the intent), then the label changes. A tick that dies between
+ * them, or a label write that fails, leaves an ended record whose labels the
+ * next tick repairs, as the end it was, doorbell included. A run that has
+ * ended keeps only that repair and delivering its doorbell from the outbox,
+ * with retries — the `notify-mention` notice among them: a short new comment
+ * posted once (looked up by its key before any retry), since GitHub may not
+ * notify people mentioned by an edit.
  */
-import {
-  decode,
-  type DispatchIntent,
-  type RecordSeal,
-  type RunRecord
-} from '../core/bookkeeping.js'
+import { decode, type OutboxEntry, type RecordSeal, type RunRecord } from '../core/bookkeeping.js'
 import { recordProblem, repositoryUrl } from '../core/record-checks.js'
-import { REASON_TEXT } from '../core/checklist.js'
+import { noticeBody, noticeMarker, REASON_TEXT } from '../core/checklist.js'
+import {
+  detectTakeover,
+  hasLabel,
+  ignoredNote,
+  ignoredPullRequests,
+  mayHavePushed,
+  sameLabel
+} from '../core/evidence.js'
 import { dueChannels, isSettled, openOutboxEntry, recordDelivery } from '../core/outbox.js'
 import { firstTurnPrompt, fixForwardPrompt } from '../core/prompts.js'
 import { decide } from '../core/state-machine.js'
 import {
   DOORBELL_FOR_ACTION,
+  doorbellFor,
+  ENDING_RULES,
   type Action,
   type AnyReason,
   type CIStatus,
   type Delivery,
   type DoorbellKind,
+  type Ending,
   type Policy
 } from '../core/types.js'
-import type { Mode, RepoRef } from '../config.js'
+import type { AuthorAssociation, Mode, RepoRef } from '../config.js'
 import type { Effects } from './effects.js'
 import {
-  AgentUnavailableError,
   PermanentDispatchError,
   type AgentSnapshot,
   type Notification,
@@ -54,14 +66,16 @@ import type { RunRow } from './report.js'
 import {
   attemptKey,
   currentThread,
-  detectTakeover,
   doorbellKey,
   endRecord,
+  failDispatch,
+  MAX_DISPATCH_FAILURES,
   newRecord,
   noteDecision,
   phaseOf,
   recordMatches,
   recordThread,
+  runEvidence,
   secondsSince,
   selectPushed,
   statusCommentBody,
@@ -71,24 +85,10 @@ import {
   type PushedFact
 } from './run-view.js'
 
-/** A dispatch that failed this many ticks in a row hands the run back. */
-export const MAX_DISPATCH_FAILURES = 3
+export { MAX_DISPATCH_FAILURES }
 
-/**
- * A failed dispatch, counted against its intent. A permanent failure (the
- * configuration must change first) counts as all of them at once, so the run
- * is handed back now, once; an agent that can't be used at all is not the
- * run's fault and is not counted.
- */
-export function failedIntent(intent: DispatchIntent, error: unknown): DispatchIntent {
-  const failures =
-    error instanceof PermanentDispatchError
-      ? Math.max(MAX_DISPATCH_FAILURES, intent.failures + 1)
-      : error instanceof AgentUnavailableError
-        ? intent.failures
-        : intent.failures + 1
-  return { ...intent, failures, lastError: errorMessage(error).slice(0, 500) }
-}
+/** The outbox channel of the `notify-mention` notice (a comment on the issue). */
+export const MENTION_CHANNEL = 'mention'
 
 /** The parts of the configuration the loop itself uses. */
 export interface LoopSettings {
@@ -98,6 +98,8 @@ export interface LoopSettings {
   policy: Policy
   templates: { first: string; fixForward: string }
   mention: string | null
+  /** Author associations whose pull requests count as a human taking over. */
+  trustedAssociations: readonly AuthorAssociation[]
   /** `state-secret`: when set, every record carries a MAC and only records whose MAC verifies are trusted. */
   stateSecret?: string | null
 }
@@ -116,7 +118,7 @@ export function sealFor(
 /** When GitHub recorded the loop's own latest adding of the in-progress label, if in view. */
 export function labelledAt(issue: Pick<TrackedIssue, 'labelEvents'>, label: string): string | null {
   const events = issue.labelEvents.filter(
-    (e) => e.label === label && e.action === 'added' && e.byViewer
+    (e) => sameLabel(e.label, label) && e.action === 'added' && e.byViewer
   )
   return events[events.length - 1]?.at ?? null
 }
@@ -176,7 +178,6 @@ export class CommentWriter {
       maxAttempts: s.policy.maxFixForwardAttempts,
       maxRuntimeSeconds: s.policy.maxRuntimeSeconds,
       ci,
-      mention: s.mention,
       seal: sealFor(s, this.ctx.repo, this.ctx.issue)
     })
     const commentChanged = body !== this.body
@@ -209,7 +210,7 @@ export async function stepRun(ctx: RunContext): Promise<RunRow> {
       `${ctx.repo.fullName}#${issue.number}: ignored a comment by @${forged.author ?? 'unknown'} that looks like afk-loop's status comment (${forged.url}); only the loop's own comments carry state.`
     )
   }
-  const inProgress = issue.labels.includes(settings.labels.inProgress)
+  const inProgress = hasLabel(issue.labels, settings.labels.inProgress)
   const comment = issue.statusComment
 
   if (!comment) {
@@ -260,10 +261,19 @@ export async function stepRun(ctx: RunContext): Promise<RunRow> {
     return skipRow(ctx, 'claim not finished; the poller resumes it', record)
   }
 
-  const takeover = detectTakeover(issue, settings.labels)
+  const evidence = {
+    run: runEvidence(record),
+    labels: settings.labels,
+    trustedAssociations: settings.trustedAssociations
+  }
+  const takeover = detectTakeover(issue, evidence)
   if (takeover) return release(ctx, comment, record, takeover.reason, takeover.detail)
-  if (settings.mode === 'stop') return emergencyStop(ctx, comment, record)
-  return drive(ctx, comment, record)
+  const result =
+    settings.mode === 'stop'
+      ? await emergencyStop(ctx, comment, record)
+      : await drive(ctx, comment, record)
+  const ignored = ignoredNote(ignoredPullRequests(issue, evidence))
+  return ignored ? { ...result, note: [result.note, ignored].filter(Boolean).join('; ') } : result
 }
 
 /**
@@ -364,8 +374,11 @@ async function drive(ctx: RunContext, comment: StatusComment, start: RunRecord):
     record = outcome.record
     dispatchError = outcome.error
     if (record.intent && record.intent.failures >= MAX_DISPATCH_FAILURES) {
-      return endRun(ctx, writer, record, 'ESCALATE_PREPUSH', 'agent-error', ci, {
-        detail: `(the agent could not be started: ${record.intent.lastError ?? 'unknown error'})`
+      // Pushed or not decides the doorbell: a fix-forward that can't start
+      // leaves pushed work behind (frozen); a first turn that can't, none.
+      return endRun(ctx, writer, record, 'HAND_BACK', 'dispatch-failed', ci, {
+        pushed: pushed !== null,
+        detail: `(last error: ${record.intent.lastError ?? 'unknown'})`
       })
     }
   }
@@ -389,7 +402,8 @@ async function drive(ctx: RunContext, comment: StatusComment, start: RunRecord):
 
   const terminalKind = DOORBELL_FOR_ACTION[decision.action]
   if (terminalKind !== null) {
-    return endRun(ctx, writer, record, decision.action, decision.reason, ci, {
+    return endRun(ctx, writer, record, decision.action as Ending, decision.reason, ci, {
+      pushed: pushed !== null,
       interrupt: threadStatus === 'running'
     })
   }
@@ -466,7 +480,7 @@ async function fulfilIntent(
     if (error instanceof PermanentDispatchError) {
       ctx.warn(`${repo.fullName}#${issue.number}: the agent can't be started: ${message}`)
     }
-    return { record: { ...record, intent: failedIntent(intent, error) }, error: message }
+    return { record: failDispatch(record, error), error: message }
   }
 }
 
@@ -502,24 +516,27 @@ function promptFor(
 }
 
 /**
- * End the run: write the terminal mark, the label changes and the doorbell's
- * outbox entry in one write (intent first), then ring, then record delivery.
+ * End the run: first the record with its terminal mark, its interrupt and its
+ * doorbell's outbox entry (the intent), then the label changes, then the
+ * interrupt and the doorbell, then their results. The ending's row of
+ * `ENDING_RULES` says which doorbell, whether it hands back, whether trunk
+ * closes the issue; pushed or not picks `frozen` or `needs-human`.
  */
 async function endRun(
   ctx: RunContext,
   writer: CommentWriter,
   start: RunRecord,
-  action: Action | 'HAND_BACK' | 'RELEASE',
+  ending: Ending,
   reason: AnyReason,
   ci: CIStatus | null,
-  opts: { interrupt?: boolean; detail?: string | null; kind?: DoorbellKind | null } = {}
+  opts: { pushed: boolean; interrupt?: boolean; detail?: string | null }
 ): Promise<RunRow> {
-  const { settings, now, issue } = ctx
+  const { now } = ctx
   const thread = currentThread(start)
   let record = endRecord(
     start,
     {
-      action,
+      action: ending,
       reason,
       ci,
       detail: opts.detail ?? null,
@@ -527,40 +544,50 @@ async function endRun(
     },
     now
   )
-  const kind =
-    opts.kind !== undefined
-      ? opts.kind
-      : action === 'HAND_BACK'
-        ? 'needs-human'
-        : action === 'RELEASE'
-          ? null
-          : DOORBELL_FOR_ACTION[action]
-  if (kind && ctx.effects.channels.length > 0) {
+  const kind = doorbellFor(ending, opts.pushed)
+  const channels = outboxChannels(ctx)
+  if (kind && channels.length > 0) {
     record = {
       ...record,
       outbox: [
         ...record.outbox,
-        openOutboxEntry({
-          key: doorbellKey(record.runKey, kind),
-          kind,
-          reason,
-          channels: [...ctx.effects.channels],
-          now
-        })
+        openOutboxEntry({ key: doorbellKey(record.runKey, kind), kind, reason, channels, now })
       ]
     }
   }
-  const handBack = action !== 'CLOSE_SUCCESS' && action !== 'RELEASE'
   // The end, its interrupt and its doorbell are written first (intents) ...
-  await writer.save(record, ci, {
-    remove: [settings.labels.inProgress],
-    add: handBack ? [settings.labels.human] : [],
-    close: action === 'CLOSE_SUCCESS' && record.delivery === 'trunk' && issue.state === 'OPEN'
-  })
+  await writer.save(record, ci)
+  // ... then the labels: a tick that dies here is repaired from the record ...
+  await writer.save(record, ci, endingLabels(ctx, record))
   // ... then done, then recorded.
-  const settled = await settleEnded(ctx, record)
+  const settled = await settleEnded(ctx, record, { fresh: true })
   await writer.save(settled.record, ci)
-  return row(ctx, settled.record, action, reason, ci, null, settled.note)
+  return row(ctx, settled.record, ending, reason, ci, null, settled.note)
+}
+
+/** The label changes (and trunk's close) an ended record implies, given the issue as read. */
+function endingLabels(
+  ctx: Pick<RunContext, 'settings' | 'issue'>,
+  record: RunRecord
+): { add: string[]; remove: string[]; close: boolean } {
+  const { settings, issue } = ctx
+  const terminal = record.terminal
+  if (!terminal) return { add: [], remove: [], close: false }
+  const rule = ENDING_RULES[terminal.action as Ending]
+  return {
+    remove: hasLabel(issue.labels, settings.labels.inProgress) ? [settings.labels.inProgress] : [],
+    add:
+      rule.handsBack && !hasLabel(issue.labels, settings.labels.human)
+        ? [settings.labels.human]
+        : [],
+    // A closed issue is never reopened, nor closed twice.
+    close: rule.closesTrunkIssue && record.delivery === 'trunk' && issue.state === 'OPEN'
+  }
+}
+
+/** The channels a run's end rings: the notifier's, and the mention's comment. */
+function outboxChannels(ctx: Pick<RunContext, 'settings' | 'effects'>): string[] {
+  return [...ctx.effects.channels, ...(ctx.settings.mention ? [MENTION_CHANNEL] : [])]
 }
 
 /**
@@ -570,7 +597,8 @@ async function endRun(
  */
 async function settleEnded(
   ctx: RunContext,
-  start: RunRecord
+  start: RunRecord,
+  opts: { fresh: boolean }
 ): Promise<{ record: RunRecord; note: string | null }> {
   let record = start
   let note: string | null = null
@@ -583,7 +611,7 @@ async function settleEnded(
       note = `could not interrupt the agent yet: ${errorMessage(error)}`
     }
   }
-  return { record: await deliverOutbox(ctx, record), note }
+  return { record: await deliverOutbox(ctx, record, opts), note }
 }
 
 /** A human took over: interrupt the agent, say so, ring nothing. */
@@ -595,25 +623,33 @@ function release(
   detail: string | null
 ): Promise<RunRow> {
   const writer = new CommentWriter(ctx, comment, record)
-  const ci = selectPushed(ctx.issue, record)?.ci.status ?? null
-  return endRun(ctx, writer, record, 'RELEASE', reason, ci, { interrupt: true, detail })
+  const pushed = selectPushed(ctx.issue, record)
+  return endRun(ctx, writer, record, 'RELEASE', reason, pushed?.ci.status ?? null, {
+    pushed: pushed !== null,
+    interrupt: true,
+    detail
+  })
 }
 
-/** `mode: stop`: interrupt the agent and hand the run back, ringing needs-human. */
+/** `mode: stop`: interrupt the agent and hand the run back, ringing needs-human (frozen if it pushed). */
 async function emergencyStop(
   ctx: RunContext,
   comment: StatusComment,
   record: RunRecord
 ): Promise<RunRow> {
   const writer = new CommentWriter(ctx, comment, record)
-  const ci = selectPushed(ctx.issue, record)?.ci.status ?? null
+  const pushed = selectPushed(ctx.issue, record)
+  const ci = pushed?.ci.status ?? null
   let current = record
   if (current.intent) {
     // A dispatch may have happened before a crash: find it so it is stopped too.
     const found = await ctx.effects.find({ repo: ctx.repo, key: current.intent.key })
     if (found) current = recordThread(current, found, ctx.now)
   }
-  return endRun(ctx, writer, current, 'HAND_BACK', 'emergency-stop', ci, { interrupt: true })
+  return endRun(ctx, writer, current, 'HAND_BACK', 'emergency-stop', ci, {
+    pushed: pushed !== null,
+    interrupt: true
+  })
 }
 
 /**
@@ -632,12 +668,16 @@ async function handBackUntrusted(
   const record: RunRecord = { ...fresh, intent: null }
   // The writer starts from the comment as read, so the body is replaced.
   const writer = new CommentWriter(ctx, comment, null)
-  return endRun(ctx, writer, record, 'HAND_BACK', reason, null, { detail, kind: 'needs-human' })
+  return endRun(ctx, writer, record, 'HAND_BACK', reason, null, {
+    detail,
+    pushed: mayHavePushed(ctx.issue, ctx.repo.fullName)
+  })
 }
 
 /**
- * A run that has ended: repair a half-applied terminal write, deliver any
- * doorbell still due, write only if something changed.
+ * A run that has ended: repair a terminal write that didn't finish (its
+ * in-progress label is still there) as the end it was, deliver any doorbell
+ * still due, write only if something changed.
  */
 async function finishRun(
   ctx: RunContext,
@@ -648,28 +688,9 @@ async function finishRun(
   const terminal = start.terminal
   if (!terminal) throw new Error('finishRun needs an ended run')
   const writer = new CommentWriter(ctx, comment, start)
-  const repair = issue.labels.includes(settings.labels.inProgress)
-  const handBack = terminal.action !== 'CLOSE_SUCCESS' && terminal.action !== 'RELEASE'
-  const { record, note } = await settleEnded(ctx, start)
-  const closeIt =
-    repair &&
-    terminal.action === 'CLOSE_SUCCESS' &&
-    start.delivery === 'trunk' &&
-    issue.state === 'OPEN'
-  await writer.save(
-    record,
-    terminal.ci,
-    repair
-      ? {
-          remove: [settings.labels.inProgress],
-          add:
-            handBack && !issue.labels.includes(settings.labels.human)
-              ? [settings.labels.human]
-              : [],
-          close: closeIt
-        }
-      : {}
-  )
+  const repair = hasLabel(issue.labels, settings.labels.inProgress)
+  const { record, note } = await settleEnded(ctx, start, { fresh: false })
+  await writer.save(record, terminal.ci, repair ? endingLabels(ctx, record) : {})
   const pending = record.outbox.some((e) => !isSettled(e))
   const changed = repair || record !== start
   return {
@@ -683,7 +704,11 @@ async function finishRun(
 }
 
 /** Ring every channel due in the outbox; record what happened. */
-async function deliverOutbox(ctx: RunContext, start: RunRecord): Promise<RunRecord> {
+async function deliverOutbox(
+  ctx: RunContext,
+  start: RunRecord,
+  opts: { fresh: boolean }
+): Promise<RunRecord> {
   let changed = false
   const outbox = []
   for (const entry of start.outbox) {
@@ -695,6 +720,10 @@ async function deliverOutbox(ctx: RunContext, start: RunRecord): Promise<RunReco
     const notification = notificationFor(ctx, start, entry.kind, entry.reason, entry.key)
     const results: { channel: string; ok: boolean; error?: string }[] = []
     for (const channel of due) {
+      if (channel === MENTION_CHANNEL) {
+        results.push(await postNotice(ctx, start, entry, opts.fresh))
+        continue
+      }
       if (!ctx.effects.channels.includes(channel)) {
         // The channel was removed from the configuration: nothing to deliver.
         results.push({ channel, ok: true })
@@ -715,6 +744,52 @@ async function deliverOutbox(ctx: RunContext, start: RunRecord): Promise<RunReco
     changed = true
   }
   return changed ? { ...start, outbox } : start
+}
+
+/**
+ * The `notify-mention` notice: a short new comment (GitHub notifies people
+ * mentioned in a new comment; an edit may not). Posted once: unless the entry
+ * was opened this very tick, the loop's recent comments are looked up by the
+ * entry's key first, so a tick that died after posting never posts twice.
+ */
+async function postNotice(
+  ctx: RunContext,
+  record: RunRecord,
+  entry: OutboxEntry,
+  fresh: boolean
+): Promise<{ channel: string; ok: boolean; error?: string }> {
+  const mention = ctx.settings.mention
+  // The mention was removed from the configuration: nothing to post.
+  if (!mention) return { channel: MENTION_CHANNEL, ok: true }
+  const { repo, issue } = ctx
+  try {
+    const marker = noticeMarker(entry.key)
+    const posted =
+      !fresh &&
+      (await ctx.effects.findNotice({ repo, issue: issue.number, issueId: issue.id, marker }))
+    if (!posted) {
+      const status = issue.statusComment
+      await ctx.effects.apply({
+        repo,
+        issue: issue.number,
+        issueId: issue.id,
+        comment: {
+          id: null,
+          body: noticeBody({
+            mention,
+            kind: entry.kind,
+            reason: entry.reason,
+            key: entry.key,
+            statusUrl: status ? `${issue.url}#issuecomment-${status.databaseId}` : null
+          })
+        }
+      })
+    }
+    return { channel: MENTION_CHANNEL, ok: true }
+  } catch (error) {
+    if (isRateLimited(error)) throw error
+    return { channel: MENTION_CHANNEL, ok: false, error: errorMessage(error) }
+  }
 }
 
 function notificationFor(

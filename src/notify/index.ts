@@ -10,6 +10,10 @@
  *   else is refused, whatever a record says.
  * - Redirects are refused (a 3xx is a failed delivery), so the body goes only
  *   to the configured https URL, never on to plain http or another host.
+ * - `test` (for `mode: check`, only when `check-notify` asks) sends each
+ *   channel a delivery that is plainly a test — the webhook body has its own
+ *   schema, `afk-loop.doorbell-test/v1` with `kind: "test"`, signed and keyed
+ *   like a real one — so a receiver can be checked without a run ending.
  * - A delivery throws on any failure (timeout, refused, non-2xx) so the outbox
  *   retries it later with the same key. Messages never contain the URL or the
  *   secret: Slack webhook URLs are secrets too.
@@ -51,7 +55,12 @@ function checkUrl(url: string, channel: string, allowLoopbackHttp: boolean): voi
 interface Channel {
   url: string
   request(n: Notification): { body: string; headers: Record<string, string> }
+  /** A delivery that says it is a test. */
+  testRequest(at: string): { body: string; headers: Record<string, string> }
 }
+
+/** The schema of the webhook's test delivery (`mode: check` with `check-notify`). */
+export const WEBHOOK_TEST_SCHEMA_ID = 'afk-loop.doorbell-test/v1'
 
 /** Build the notifier for the `notify-*` inputs. */
 export function createNotifier(
@@ -66,6 +75,12 @@ export function createNotifier(
       url: notify.slackWebhook,
       request: (n) => ({
         body: JSON.stringify(slackMessage(n)),
+        headers: { 'content-type': 'application/json' }
+      }),
+      testRequest: () => ({
+        body: JSON.stringify({
+          text: 'afk-loop: a test of this notification channel (mode: check). No run ended.'
+        }),
         headers: { 'content-type': 'application/json' }
       })
     })
@@ -84,8 +99,59 @@ export function createNotifier(
             ...(secret ? { 'x-afk-signature': signature(secret, body) } : {})
           }
         }
+      },
+      testRequest: (at) => {
+        const key = `afk-check-test-${at}`
+        const body = JSON.stringify({ schema: WEBHOOK_TEST_SCHEMA_ID, kind: 'test', key, at })
+        return {
+          body,
+          headers: {
+            'content-type': 'application/json',
+            'idempotency-key': key,
+            ...(secret ? { 'x-afk-signature': signature(secret, body) } : {})
+          }
+        }
       }
     })
+  }
+
+  async function deliver(
+    name: string,
+    channel: Channel,
+    { body, headers }: { body: string; headers: Record<string, string> }
+  ): Promise<void> {
+    checkUrl(channel.url, name, options.allowLoopbackHttp ?? false)
+    let response: Response
+    try {
+      response = await doFetch(channel.url, {
+        method: 'POST',
+        headers: { 'user-agent': 'afk-loop', ...headers },
+        body,
+        // Never follow a redirect: it could lead to plain http or another
+        // host, carrying the signed body and the idempotency key with it.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs)
+      })
+    } catch (error) {
+      // Checked by name: the abort reason is a DOMException, not always an Error here.
+      const timedOut = (error as { name?: string } | null)?.name === 'TimeoutError'
+      throw new Error(
+        timedOut
+          ? `${name} notification timed out after ${timeoutMs} ms`
+          : `${name} notification could not be sent (${causeOf(error)})`,
+        { cause: error }
+      )
+    }
+    // Drain the body so the connection is released.
+    await response.text().catch(() => '')
+    if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+      throw new Error(
+        `${name} notification was redirected (HTTP ${response.status}); afk-loop follows no redirects, so configure the final https URL`
+      )
+    }
+    if (!response.ok) {
+      throw new Error(`${name} notification was refused with HTTP ${response.status}`)
+    }
   }
 
   return {
@@ -98,39 +164,13 @@ export function createNotifier(
       }
       const channel = channels.get(name)
       if (!channel) throw new Error(`no notification channel '${name}' is configured`)
-      checkUrl(channel.url, name, options.allowLoopbackHttp ?? false)
-      const { body, headers } = channel.request(n)
-      let response: Response
-      try {
-        response = await doFetch(channel.url, {
-          method: 'POST',
-          headers: { 'user-agent': 'afk-loop', ...headers },
-          body,
-          // Never follow a redirect: it could lead to plain http or another
-          // host, carrying the signed body and the idempotency key with it.
-          redirect: 'manual',
-          signal: AbortSignal.timeout(timeoutMs)
-        })
-      } catch (error) {
-        // Checked by name: the abort reason is a DOMException, not always an Error here.
-        const timedOut = (error as { name?: string } | null)?.name === 'TimeoutError'
-        throw new Error(
-          timedOut
-            ? `${name} notification timed out after ${timeoutMs} ms`
-            : `${name} notification could not be sent (${causeOf(error)})`,
-          { cause: error }
-        )
-      }
-      // Drain the body so the connection is released.
-      await response.text().catch(() => '')
-      if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
-        throw new Error(
-          `${name} notification was redirected (HTTP ${response.status}); afk-loop follows no redirects, so configure the final https URL`
-        )
-      }
-      if (!response.ok) {
-        throw new Error(`${name} notification was refused with HTTP ${response.status}`)
-      }
+      await deliver(name, channel, channel.request(n))
+    },
+
+    async test(name: string, at: string): Promise<void> {
+      const channel = channels.get(name)
+      if (!channel) throw new Error(`no notification channel '${name}' is configured`)
+      await deliver(name, channel, channel.testRequest(at))
     }
   }
 }
