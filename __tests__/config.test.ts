@@ -61,7 +61,7 @@ describe('parseConfig', () => {
     ['max-fix-forward', { 'max-fix-forward': '21' }, '0 to 20'],
     ['idle-grace', { 'idle-grace': '600' }, 'with a unit'],
     ['ci-start-timeout', { 'ci-start-timeout': '10ms' }, 'at least 1s'],
-    ['agent', { agent: 'copilot' }, "'t3'"],
+    ['agent', { agent: 'claude' }, "'copilot'"],
     ['delivery', { delivery: 'email' }, 'trunk'],
     ['max-concurrent', { 'max-concurrent': '0' }, 'mode: watch'],
     ['max-concurrent-per-repo', { 'max-concurrent-per-repo': 'x' }, '1 to 100'],
@@ -347,5 +347,63 @@ describe('input checks take linear time', () => {
     const parsed = parseConfig(inputs)
     expect(performance.now() - start).toBeLessThan(50)
     expect(parsed).toMatchObject({ ok: true, off: true, warnings: [] })
+  })
+})
+
+describe('agent: copilot', () => {
+  const copilot: Partial<RawInputs> = {
+    mode: 'on',
+    repos: 'acme/widgets',
+    'github-token': 'ghs_secret_token',
+    agent: 'copilot',
+    'copilot-token': 'github_pat_user_secret'
+  }
+  it('reads its token, base branch and model', () => {
+    const parsed = parseConfig({
+      ...copilot,
+      'copilot-base-ref': 'develop',
+      'copilot-model': 'gpt-5.4'
+    })
+    if (!parsed.ok || parsed.off) throw new Error('expected a config')
+    expect(parsed.config.agent).toBe('copilot')
+    expect(parsed.config.copilot).toEqual({
+      token: 'github_pat_user_secret',
+      baseRef: 'develop',
+      model: 'gpt-5.4'
+    })
+    const plain = parseConfig(copilot)
+    if (!plain.ok || plain.off) throw new Error('expected a config')
+    expect(plain.config.copilot).toEqual({
+      token: 'github_pat_user_secret',
+      baseRef: null,
+      model: null
+    })
+  })
+  it('needs a user token, not an installation token or the loop token', () => {
+    expect(errorsOf({ ...copilot, 'copilot-token': '' }).join('\n')).toMatch(
+      /copilot-token.*required with agent 'copilot'.*"Agent tasks" \(read and write\)/
+    )
+    for (const token of ['ghs_installation', 'ghs_secret_token']) {
+      const errors = errorsOf({ ...copilot, 'copilot-token': token }).join('\n')
+      expect(errors).toMatch(/copilot-token.*server-to-server token/)
+      expect(errors).not.toContain(token)
+    }
+    expect(
+      errorsOf({
+        ...copilot,
+        'github-token': 'github_pat_same',
+        'copilot-token': 'github_pat_same'
+      }).join('\n')
+    ).toMatch(/server-to-server token/)
+  })
+  it('refuses trunk delivery with a clear message', () => {
+    expect(errorsOf({ ...copilot, delivery: 'trunk' }).join('\n')).toMatch(
+      /delivery.*'trunk' can't be used with agent 'copilot'.*opens a pull request.*delivery: pull-request/
+    )
+    expect(parseConfig({ ...valid, delivery: 'trunk' }).ok).toBe(true)
+  })
+  it('masks copilot-token', async () => {
+    const { SECRET_INPUTS } = await import('../src/config.js')
+    expect(SECRET_INPUTS).toContain('copilot-token')
   })
 })

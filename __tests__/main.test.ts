@@ -128,6 +128,17 @@ describe('run', () => {
     expect(failed).toEqual([expect.stringContaining('GitHub is down')])
   })
 
+  it('with mode off, a pathological template (the once-cubic `{{` + spaces) returns at once and makes no request', async () => {
+    turnOn({ mode: 'off', 'prompt-template': `{{${' '.repeat(200_000)}`, 'max-runtime': 'forever' })
+    const factory = jest.fn(() => makeWorld().ports())
+    const start = performance.now()
+    await run(factory)
+    expect(performance.now() - start).toBeLessThan(1000)
+    expect(factory).not.toHaveBeenCalled()
+    expect(failed).toEqual([])
+    expect(outputs.summary).toBe('afk-loop is off')
+  })
+
   it('never builds adapters when the loop is off or the inputs are invalid', async () => {
     const factory = jest.fn(() => makeWorld().ports())
     await run(factory)
@@ -235,13 +246,15 @@ describe('run', () => {
     expect(makeAdapters).not.toHaveBeenCalled()
     expect(probed).toEqual(['octo/app', 'octo/lib'])
     expect(errors).toEqual([
-      expect.stringMatching(/^FAIL octo\/lib: reach: the token can't read it \(not found\)/),
-      expect.stringMatching(/^FAIL agent: agent: this agent backend has no check/)
+      expect.stringMatching(/^FAIL octo\/lib: reach: the token can't read it \(not found\)/)
     ])
-    expect(failed).toEqual([expect.stringMatching(/^afk-loop check: 2 check\(s\) failed/)])
-    expect(outputs.errors).toBe('2')
+    expect(infos).toContain(
+      'SKIP agent: this agent backend has no read-only check yet; its first dispatch will tell.'
+    )
+    expect(failed).toEqual([expect.stringMatching(/^afk-loop check: 1 check\(s\) failed/)])
+    expect(outputs.errors).toBe('1')
     expect(outputs.runs).toBe('[]')
-    expect(outputs.summary).toMatch(/^afk-loop \(check\): \d+ passed, 2 failed/)
+    expect(outputs.summary).toMatch(/^afk-loop \(check\): \d+ passed, 1 failed/)
     expect(summaryParts.join('\n')).toContain('| ❌ fail | octo/lib: reach |')
     expect(world.counts.writes).toBe(0)
   })

@@ -14,6 +14,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { GitHubStore, type SandboxRepo, type SandboxWorkflowRun } from './github/store.js'
 import { startGitHubSandbox, type GitHubSandbox, type SandboxOptions } from './github/server.js'
+import { AgentTasks, type SandboxTask } from './github/agent-tasks.js'
 import {
   projectFor,
   startT3Sandbox,
@@ -30,6 +31,8 @@ export const LOOP_TOKEN = 'ghs_sandbox_loop_token'
 export const T3_TOKEN = 't3_sandbox_token'
 export const LOOP_LOGIN = 'afk-loop'
 export const AGENT_LOGIN = 'afk-agent'
+/** The user token the Copilot backend starts tasks with (a fine-grained PAT). */
+export const COPILOT_TOKEN = 'github_pat_sandbox_copilot_user'
 
 export interface Doorbell {
   headers: IncomingHttpHeaders
@@ -45,7 +48,9 @@ export interface World {
   /** Plans by `owner/repo#N`: one list of steps per attempt. */
   plans: Map<string, PlanStep[][]>
   delivery: 'pull-request' | 'trunk'
-  agent: 't3' | 'workflow'
+  agent: 't3' | 'workflow' | 'copilot'
+  /** The agent tasks API (Copilot cloud agent) of the loopback GitHub. */
+  agentTasks: AgentTasks
   /** Every agent at work takes one step: T3 threads and agent workflow runs alike. */
   advance(): Promise<void>
   /** Add an issue with its agent's plan. */
@@ -86,7 +91,7 @@ export interface WorldOptions {
    */
   onPush?: 'auto-merge' | 'fixes'
   /** Which backend the scripted agents stand behind (default: a T3 Code server). */
-  agent?: 't3' | 'workflow'
+  agent?: 't3' | 'workflow' | 'copilot'
   github?: Omit<SandboxOptions, 'store'>
   t3?: Pick<
     T3SandboxOptions,
@@ -116,6 +121,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
   const store = new GitHubStore()
   store.addToken(LOOP_TOKEN, LOOP_LOGIN, { bot: true })
   store.addToken('ghs_sandbox_human', 'maintainer')
+  store.addToken(COPILOT_TOKEN, 'maintainer')
   for (const repo of options.repos) store.addRepo(repo, { workflows: ['afk-agent.yml'] })
   const delivery = options.delivery ?? 'pull-request'
   const plans = new Map<string, PlanStep[][]>()
@@ -200,7 +206,41 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     }
   }
 
-  const github = await startGitHubSandbox({ store, onWorkflowDispatch, ...options.github })
+  // Copilot tasks: a started task is queued, then works through its steps on
+  // the branch its prompt names (`afk/issue-N`), like the agent workflow.
+  const taskSteps = new Map<SandboxTask, { repo: string; steps: Step[] }>()
+  const onTaskCreated = (task: SandboxTask) => {
+    const issue = /afk\/issue-(\d+)/.exec(task.sessions[0]?.prompt ?? '')?.[1]
+    taskSteps.set(task, {
+      repo: task.repo,
+      steps: issue ? nextSteps(task.repo, Number(issue)) : ['run', 'idle']
+    })
+  }
+  const agentTasks = new AgentTasks(store, { onTaskCreated })
+  const advanceTasks = async () => {
+    for (const [task, { steps }] of taskSteps) {
+      if (!['queued', 'in_progress'].includes(task.state)) continue
+      if (task.state === 'queued') {
+        agentTasks.setState(task.id, 'in_progress')
+        continue
+      }
+      const step = steps.shift() ?? 'idle'
+      if (step === 'stall') steps.unshift(step)
+      if (step === 'run' || step === 'stall') continue
+      if (typeof step === 'object') {
+        step.do()
+        continue
+      }
+      agentTasks.setState(task.id, step === 'error' ? 'failed' : 'completed')
+    }
+  }
+
+  const github = await startGitHubSandbox({
+    store,
+    onWorkflowDispatch,
+    agentTasks,
+    ...options.github
+  })
   const t3 = await startT3Sandbox({
     token: T3_TOKEN,
     projects: options.repos.map((r) => projectFor(r)),
@@ -238,9 +278,11 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     plans,
     delivery,
     agent: options.agent ?? 't3',
+    agentTasks,
     async advance() {
       await t3.advance()
       await advanceWorkflows()
+      await advanceTasks()
     },
     push,
     merge(repo, issue, by = 'maintainer') {
@@ -288,7 +330,10 @@ export async function startWorld(options: WorldOptions): Promise<World> {
       repos: options.repos.join(','),
       'github-token': LOOP_TOKEN,
       agent: options.agent ?? 't3',
-      ...(options.agent === 'workflow' ? {} : { 't3-url': t3.url, 't3-token': T3_TOKEN }),
+      ...(options.agent === 'workflow' || options.agent === 'copilot'
+        ? {}
+        : { 't3-url': t3.url, 't3-token': T3_TOKEN }),
+      ...(options.agent === 'copilot' ? { 'copilot-token': COPILOT_TOKEN } : {}),
       delivery,
       'notify-webhook-url': hookUrl,
       'notify-webhook-secret': 'sandbox-secret',

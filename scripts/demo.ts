@@ -8,13 +8,23 @@
  *
  * Prints each tick's decisions, then each issue's status comment, the last
  * tick's job summary, and the doorbells the webhook received.
+ *
+ * `npm run demo -- --agent copilot` (or `workflow`) runs the same issues with
+ * the agents behind that backend instead: Copilot cloud agent tasks in the
+ * loopback GitHub's agent tasks API, or agent workflow runs.
  */
 import { runAction } from '../sandbox/action-process.js'
 import { startWorld } from '../sandbox/scenario.js'
 
 const REPO = 'acme/widgets'
 const started = Date.now()
-const world = await startWorld({ repos: [REPO] })
+const agentFlag = process.argv.indexOf('--agent')
+const agent = agentFlag >= 0 ? process.argv[agentFlag + 1] : 't3'
+if (agent !== 't3' && agent !== 'workflow' && agent !== 'copilot') {
+  console.error(`--agent '${agent ?? ''}' is not a backend: use t3, workflow or copilot.`)
+  process.exit(2)
+}
+const world = await startWorld({ repos: [REPO], agent })
 const issues = [
   world.addIssue(REPO, 'Parser drops trailing commas', [['run', 'push:green', 'idle']]),
   world.addIssue(REPO, 'Date formatting ignores the locale', [
@@ -38,7 +48,9 @@ const ended = () =>
   )
 
 console.log(
-  `afk-loop demo: ${issues.length} issues in ${REPO}, the bundle against a loopback GitHub and T3.\n`
+  `afk-loop demo: ${issues.length} issues in ${REPO}, the bundle against a loopback GitHub and ${
+    { t3: 'T3', workflow: 'agent workflow runs', copilot: 'Copilot agent tasks' }[agent]
+  }.\n`
 )
 let summary = ''
 try {
@@ -81,6 +93,7 @@ try {
   console.log(
     `\nGitHub requests: ${counts['graphql-read']} GraphQL reads, ${counts['graphql-write']} GraphQL writes, ${counts['rest-read']} REST reads, ${counts['rest-write']} REST writes; API violations: ${world.github.violations.length}.`
   )
+  if (agent === 'copilot') console.log(`Copilot tasks started: ${world.agentTasks.created}.`)
   console.log(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s.`)
   if (!ended()) process.exitCode = 1
 } finally {

@@ -34,6 +34,9 @@ export const INPUT_DEFAULTS = {
   't3-runtime-mode': 'full-access',
   'agent-workflow': 'afk-agent.yml',
   'agent-workflow-ref': '',
+  'copilot-token': '',
+  'copilot-base-ref': '',
+  'copilot-model': '',
   delivery: 'pull-request',
   'ready-label': 'ready-for-agent',
   'in-progress-label': 'agent-in-progress',
@@ -66,6 +69,7 @@ export const SECRET_INPUTS: readonly InputName[] = [
   'github-token',
   't3-url',
   't3-token',
+  'copilot-token',
   'notify-slack-webhook',
   'notify-webhook-url',
   'notify-webhook-secret',
@@ -111,7 +115,7 @@ export interface Config {
   mode: Mode
   repos: RepoRef[]
   githubToken: string
-  agent: 't3' | 'workflow'
+  agent: 't3' | 'workflow' | 'copilot'
   t3: {
     url: string | null
     token: string
@@ -121,6 +125,8 @@ export interface Config {
     runtimeMode: (typeof T3_RUNTIME_MODES)[number]
   }
   workflow: { file: string; ref: string | null }
+  /** GitHub's Copilot cloud agent (agent tasks API); see docs/reference/copilot-agent-tasks.md. */
+  copilot: { token: string; baseRef: string | null; model: string | null }
   delivery: Delivery
   labels: { ready: string; inProgress: string; human: string }
   policy: Policy
@@ -338,11 +344,25 @@ function parseRest(
   }
 
   const agent = get('agent')
-  if (agent !== 't3' && agent !== 'workflow') {
+  if (agent !== 't3' && agent !== 'workflow' && agent !== 'copilot') {
     problems.add(
       'agent',
-      `'${agent}' is not a backend. Use 't3' (a T3 Code server) or 'workflow' (an agent workflow in each repository).`
+      `'${agent}' is not a backend. Use 't3' (a T3 Code server), 'workflow' (an agent workflow in each repository) or 'copilot' (GitHub's Copilot cloud agent).`
     )
+  }
+  const copilotToken = raw['copilot-token'].trim()
+  if (agent === 'copilot') {
+    if (copilotToken === '') {
+      problems.add(
+        'copilot-token',
+        `is required with agent 'copilot': a fine-grained personal access token or GitHub App user token with the repository permission "Agent tasks" (read and write), passed from a secret.`
+      )
+    } else if (/^ghs_/.test(copilotToken) || copilotToken === raw['github-token'].trim()) {
+      problems.add(
+        'copilot-token',
+        `is a server-to-server token (GITHUB_TOKEN or a GitHub App installation token), which GitHub's agent tasks API refuses. Pass a user token: a fine-grained personal access token or a GitHub App user token with "Agent tasks" (read and write).`
+      )
+    }
   }
   const t3Url = parseT3Url(raw['t3-url'], problems, env)
   const t3Token = raw['t3-token'].trim()
@@ -381,6 +401,11 @@ function parseRest(
   const delivery = get('delivery')
   if (delivery !== 'pull-request' && delivery !== 'trunk') {
     problems.add('delivery', `'${delivery}' must be 'pull-request' or 'trunk'.`)
+  } else if (delivery === 'trunk' && agent === 'copilot') {
+    problems.add(
+      'delivery',
+      `'trunk' can't be used with agent 'copilot': the Copilot cloud agent always works on its own branch and opens a pull request. Use delivery: pull-request.`
+    )
   }
 
   const labels = {
@@ -515,6 +540,11 @@ function parseRest(
       runtimeMode: runtimeMode as Config['t3']['runtimeMode']
     },
     workflow: { file: workflowFile, ref: raw['agent-workflow-ref'].trim() || null },
+    copilot: {
+      token: copilotToken,
+      baseRef: raw['copilot-base-ref'].trim() || null,
+      model: raw['copilot-model'].trim() || null
+    },
     delivery: delivery as Delivery,
     labels,
     policy: {

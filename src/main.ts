@@ -18,6 +18,7 @@ import {
 } from './loop/report.js'
 import { tick, type TickSettings } from './loop/tick.js'
 import { createAdapters, createCheckDeps } from './wire.js'
+import { neededReads } from './github/probe.js'
 import { runCheck, type CheckDeps } from './loop/check.js'
 import { checkCounts, checkLogLine, checkMarkdown, checkSummaryLine } from './core/check.js'
 import {
@@ -98,16 +99,6 @@ async function reportOff(why: string): Promise<void> {
       .addRaw(`${why}\n\n${HOW_TO_TURN_ON}`)
       .write()
   }
-}
-
-/** The permissions the chosen features read with, for `mode: check`. */
-export function neededReads(config: Config): string[] {
-  return [
-    'issues: read',
-    'pull-requests: read',
-    'checks: read',
-    ...(config.delivery === 'trunk' ? ['contents: read'] : [])
-  ]
 }
 
 /**

@@ -19,7 +19,7 @@ import { createGitHubAdapter } from './github/adapter.js'
 import type { Adapters } from './main.js'
 import { createNotifier } from './notify/index.js'
 import type { CheckDeps } from './loop/check.js'
-import { probeRepository, probeSchedule } from './github/probe.js'
+import { neededReads, probeRepository, probeSchedule } from './github/probe.js'
 
 const HOUR = 3600
 
@@ -44,7 +44,11 @@ export function createAdapters(config: Config, clientOptions: ClientOptions = {}
     maxConcurrentPerRepo: config.maxConcurrentPerRepo,
     log
   })
-  const agent = createAgent(config, { clients, log: log.info })
+  const agent = createAgent(config, {
+    clients,
+    log: log.info,
+    clientOptions: { log, ...clientOptions }
+  })
   const notifier = createNotifier(config.notify, {
     allowLoopbackHttp: process.env.AFK_LOOP_ALLOW_LOOPBACK_HTTP === 'true'
   })
@@ -63,11 +67,12 @@ export function createCheckDeps(config: Config, clientOptions: ClientOptions = {
     probe: (repo) =>
       probeRepository(clients, repo, {
         labels: config.labels,
+        reads: neededReads(config),
         workflowFile: config.agent === 'workflow' ? config.workflow.file : null
       }),
     schedule: async () =>
       /^[^/]+\/[^/]+$/.test(workflowRepo) ? probeSchedule(clients, workflowRepo) : null,
-    agent: createAgent(config, { clients }),
+    agent: createAgent(config, { clients, clientOptions: { log, ...clientOptions } }),
     notifier: createNotifier(config.notify, {
       allowLoopbackHttp: process.env.AFK_LOOP_ALLOW_LOOPBACK_HTTP === 'true'
     }),

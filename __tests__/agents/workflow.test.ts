@@ -269,4 +269,46 @@ describe('on a GitHub Enterprise Server without return_run_details', () => {
     ).toBe(false)
     expect(refusesRunDetails(Object.assign(new Error(named.message), { status: 500 }))).toBe(false)
   })
+
+  it("stops only a run named afk <key>: a record can't aim the cancel at another workflow's run", async () => {
+    const { store, sandbox } = await world()
+    try {
+      const clients = createOctokit(TOKEN, { baseUrl: sandbox.url, writeSpacingMs: 0 })
+      const agent = createWorkflowAgent({ clients, workflowFile: 'afk-agent.yml', ref: 'main' })
+      const ours = await agent.dispatch({
+        repo,
+        issue: 7,
+        title: 't',
+        attempt: 0,
+        prompt: 'p',
+        key: 'key-a'
+      })
+      const now = new Date().toISOString()
+      store.repo('acme/widgets').workflowRuns.push({
+        id: 4242,
+        workflowFile: 'afk-agent.yml',
+        name: 'deploy production',
+        displayTitle: 'deploy production',
+        status: 'in_progress',
+        conclusion: null,
+        headBranch: 'main',
+        inputs: {},
+        createdAt: now,
+        updatedAt: now
+      })
+      const statusOf = (id: string) =>
+        store.repo('acme/widgets').workflowRuns.find((r) => String(r.id) === id)?.status
+      // A forged record: the victim's run id under this run's key, or no key at all.
+      await agent.interrupt({ repo, threadId: '4242', key: 'key-a' })
+      await agent.interrupt({ repo, threadId: '4242' })
+      expect(statusOf('4242')).toBe('in_progress')
+      await agent.interrupt({ repo, threadId: ours.threadId, key: 'key-b' })
+      expect(statusOf(ours.threadId)).not.toBe('completed')
+      await agent.interrupt({ repo, threadId: ours.threadId, key: 'key-a' })
+      expect(statusOf(ours.threadId)).toBe('completed')
+      await agent.interrupt({ repo, threadId: '999999', key: 'key-a' }) // gone: nothing to stop
+    } finally {
+      await sandbox.close()
+    }
+  })
 })

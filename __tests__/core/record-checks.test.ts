@@ -51,6 +51,24 @@ describe('recordProblem', () => {
       claimed
     )
     expect(recordProblem(t3, facts)).toBeNull()
+    const copilot = recordThread(
+      newRecord(repo, 7, 'pull-request', claimed),
+      {
+        threadId: 'a1b2c3d4-e5f6-7890-abcd-ef1234567890',
+        url: 'https://github.com/acme/widgets/copilot/tasks/a1b2c3d4-e5f6-7890-abcd-ef1234567890'
+      },
+      claimed
+    )
+    expect(recordProblem(copilot, facts)).toBeNull()
+    expect(
+      recordProblem(
+        {
+          ...copilot,
+          threads: [{ ...copilot.threads[0]!, id: 'a1b2c3d4-e5f6-7890-abcd-ef12345678' }]
+        },
+        facts
+      )
+    ).toMatch(/nor a Copilot task id/)
     const ended = endRecord(
       r,
       {
@@ -86,7 +104,7 @@ describe('recordProblem', () => {
     [
       'names a thread that is not one of its dispatches (T3 thread of another run)',
       (r) => ({ ...r, threads: [{ ...r.threads[0]!, id: 'afk-00000000-9-abc-a0' }] }),
-      /neither the run's own key nor a workflow run id/
+      /neither the run's own key, a workflow run id nor a Copilot task id/
     ],
     [
       'gives a thread a key of another run',

@@ -107,6 +107,38 @@ describe('mode: check', () => {
     )
   })
 
+  it('verifies copilot-token for the Copilot backend, and names an installation token GitHub refuses', async () => {
+    const { run, lines, w } = await check({ agent: 'copilot' })
+    expect(failing(lines)).toEqual([])
+    expect(run.code).toBe(0)
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PASS agent: GitHub Copilot cloud agent .*accepted copilot-token/),
+        expect.stringMatching(/^PASS acme\/widgets: agent: copilot-token may read its agent tasks/)
+      ])
+    )
+    expect(w.agentTasks.created).toBe(0)
+    await w.close()
+    // A token the loop's own check can't tell from a user token by its form: GitHub's 403.
+    const refused = await check({ agent: 'copilot' }, {}, (x) => {
+      x.store.addToken('gho_app_installation_like', 'some-app', { bot: true })
+    })
+    expect(refused.run.code).toBe(0)
+    world = refused.w
+    const wrong = await runAction(
+      refused.w.inputs({ mode: 'check', 'copilot-token': 'gho_app_installation_like' }),
+      { ...refused.w.env(), GITHUB_REPOSITORY: REPO }
+    )
+    expect(wrong.stdout).toMatch(
+      /FAIL acme\/widgets: agent: .*HTTP 403: GitHub App installation access tokens are not supported.*must be a user token/
+    )
+    // Masked the moment it is read, and named nowhere else.
+    expect(wrong.stdout).toContain('::add-mask::gho_app_installation_like')
+    expect(wrong.stdout.replace('::add-mask::gho_app_installation_like', '')).not.toContain(
+      'gho_app_installation_like'
+    )
+  })
+
   it('fails a missing permission, naming it, and the labels it then cannot create', async () => {
     const { run, lines } = await check(
       {
@@ -145,6 +177,28 @@ describe('mode: check', () => {
     ])
     expect(run.outputs.errors).toBe('3')
     expect(run.stdout).toContain('::error::afk-loop check: 3 check(s) failed')
+  })
+
+  it('fails a read the token lacks, naming it, while reach and the other reads pass', async () => {
+    const { run, lines } = await check({
+      github: {
+        tokenPermissions: {
+          [LOOP_TOKEN]: { issues: 'write', contents: 'read', checks: 'read', statuses: 'read' }
+        }
+      }
+    })
+    expect(run.code).not.toBe(0)
+    expect(failing(lines)).toEqual([
+      expect.stringMatching(
+        /^FAIL acme\/widgets: pull-requests: read: GitHub refused the read \(Resource not accessible by integration\)\. Grant `pull-requests: read`\./
+      )
+    ])
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PASS acme\/widgets: reach/),
+        expect.stringMatching(/^PASS acme\/widgets: checks: read/)
+      ])
+    )
   })
 
   it('passes a missing label the token may create (the first mode: on tick creates it)', async () => {

@@ -26,10 +26,10 @@ interface Crash {
 
 const T3_COMMANDS = ['thread.create', 'thread.turn.start', 'thread.turn.interrupt'] as const
 
-async function play(crash: Crash | null) {
+async function play(crash: Crash | null, agent: WorldOptions['agent'] = 't3') {
   let child: ChildProcess | null = null
   const kill = { k: crash?.k ?? 0, kill: () => child?.kill('SIGKILL') }
-  const options: WorldOptions = { repos: [REPO] }
+  const options: WorldOptions = { repos: [REPO], agent }
   if (crash?.where === 'github') options.github = { killAfterWrites: kill }
   if (crash?.where === 't3') options.t3 = { killAfterCommands: kill }
   if (crash?.where === 'doorbell') options.killAfterDoorbells = kill
@@ -48,7 +48,8 @@ async function play(crash: Crash | null) {
       doorbellKeys: new Set(keys).size,
       statusComments: world.store.issue(REPO, n).comments.filter((c) => c.author === LOOP_LOGIN)
         .length,
-      dispatches: world.t3.counts['thread.create'] ?? 0,
+      dispatches:
+        agent === 'copilot' ? world.agentTasks.created : (world.t3.counts['thread.create'] ?? 0),
       killed: runs.filter((r) => r.code !== 0).length,
       writes: world.github.writes,
       commands: T3_COMMANDS.reduce((sum, c) => sum + (world.t3.counts[c] ?? 0), 0),
@@ -98,6 +99,37 @@ describe('a tick killed right after any write', () => {
     for (const [i, crash] of crashes.entries()) {
       const { writes, commands, ...result } = results[i] ?? reference
       expect(writes + commands).toBeGreaterThan(0)
+      expect({ crash, ...result }).toEqual({
+        crash,
+        end: reference.end,
+        doorbellKeys: 1,
+        statusComments: 1,
+        dispatches: 2,
+        killed: 1,
+        violations: []
+      })
+    }
+  })
+
+  it('starts each Copilot task once, whichever write the kill follows (the task start among them)', async () => {
+    const reference = await play(null, 'copilot')
+    expect(reference.end).toEqual({
+      action: 'CLOSE_SUCCESS',
+      reason: 'ci-green',
+      labels: [],
+      state: 'OPEN',
+      doorbells: ['done']
+    })
+    expect(reference.dispatches).toBe(2)
+    // The two task starts are GitHub writes here, beside the loop's own.
+    expect(reference.writes).toBeGreaterThanOrEqual(8)
+    const crashes = Array.from({ length: reference.writes }, (_, i) => ({
+      where: 'github' as const,
+      k: i + 1
+    }))
+    const results = await pool(crashes, 4, (crash) => play(crash, 'copilot'))
+    for (const [i, crash] of crashes.entries()) {
+      const { writes: _w, commands: _c, ...result } = results[i] ?? reference
       expect({ crash, ...result }).toEqual({
         crash,
         end: reference.end,

@@ -158,6 +158,28 @@ describe('the bundle end to end', () => {
     expect(w.github.violations).toEqual([])
   })
 
+  it('drives a Copilot-backed run: task → pull request → red → fix-forward task on its branch → green, one doorbell', async () => {
+    world = await startWorld({ repos: [REPO], agent: 'copilot' })
+    const w = world
+    const c = CASES[1]
+    if (!c) throw new Error('no fix-forward case')
+    const n = w.addIssue(REPO, c.name, c.plan)
+    await tickUntil(w, () => hasEnded(w, REPO, n))
+    expect(outcome(w, REPO, n)).toMatchObject({
+      action: c.action,
+      reason: c.reason,
+      doorbells: [c.doorbell]
+    })
+    const tasks = w.agentTasks.tasks
+    expect(tasks).toHaveLength(2)
+    expect(tasks.every((t) => t.creatorLogin === 'maintainer' && t.createPullRequest)).toBe(true)
+    expect(tasks[1]?.headRef).toBe(`afk/issue-${n}`)
+    expect(tasks[1]?.sessions[0]?.prompt).toMatch(/afk-loop-run-key: \S+-a1$/m)
+    expect(w.store.repo(REPO).workflowRuns).toHaveLength(0)
+    expect(w.t3.counts['thread.create']).toBeUndefined()
+    expect(w.github.violations).toEqual([])
+  })
+
   it('hands back a run whose agent stalls before pushing', async () => {
     world = await startWorld({ repos: [REPO] })
     const w = world

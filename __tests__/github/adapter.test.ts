@@ -157,6 +157,34 @@ describe('readWorld', () => {
     expect(sandbox.counts['graphql-read']).toBe(2)
   })
 
+  it("reads every closing pull request when outsiders open more than a page: the run's own stays in view (finding 15.2)", async () => {
+    const store = seedStore([REPO])
+    const { issue } = seedRun(store, REPO)
+    for (let i = 0; i < 30; i++) {
+      const fork = `drive-by-${i}/widgets`
+      store.openPullRequest(REPO, {
+        head: 'afk/issue-1',
+        author: `drive-by-${i}`,
+        closes: [issue.number],
+        headRepository: fork
+      })
+      store.commit(fork, 'afk/issue-1', 'spam', `drive-by-${i}`)
+    }
+    store.commit(REPO, 'afk/issue-1', 'the run', 'afk-agent')
+    const own = store.openPullRequest(REPO, {
+      head: 'afk/issue-1',
+      author: 'afk-agent',
+      closes: [issue.number]
+    })
+    sandbox = await startGitHub(store)
+    sandbox.resetCounts()
+    const pulls = (await adapterFor(sandbox, [REPO]).readWorld()).repos[0]?.tracked[0]?.pullRequests
+    expect(pulls).toHaveLength(31)
+    expect(pulls?.filter((p) => !p.isCrossRepository).map((p) => p.number)).toEqual([own.number])
+    // The world read, then two further pages of 25 for this issue only.
+    expect(sandbox.counts['graphql-read']).toBe(3)
+  })
+
   it('reads fork pull requests as facts: cross-repository, head repository, author association', async () => {
     const store = seedStore([REPO])
     const { issue } = seedRun(store, REPO)

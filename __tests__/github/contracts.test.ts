@@ -11,6 +11,7 @@ import {
   COMMENTS_QUERY,
   COMMENT_BODY_QUERY,
   NOTICE_QUERY,
+  PULLS_QUERY,
   TRUNK_QUERY,
   changeMutation,
   rollupQuery,
@@ -41,7 +42,8 @@ describe('GraphQL documents', () => {
     ['COMMENTS_QUERY', COMMENTS_QUERY],
     ['COMMENT_BODY_QUERY', COMMENT_BODY_QUERY],
     ['NOTICE_QUERY', NOTICE_QUERY],
-    ['TRUNK_QUERY', TRUNK_QUERY]
+    ['TRUNK_QUERY', TRUNK_QUERY],
+    ['PULLS_QUERY', PULLS_QUERY]
   ])('%s validates against GitHub’s schema', (_name, document) => {
     expect(validate(document).map((e) => e.message)).toEqual([])
   })

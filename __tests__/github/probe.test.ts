@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals'
 import { validate } from '@octokit/graphql-schema'
-import { CHECK_QUERY, probeRepository } from '../../src/github/probe.js'
+import { CHECK_QUERY, READ_QUERIES, probeRepository } from '../../src/github/probe.js'
 import { createOctokit } from '../../src/github/client.js'
 import { GitHubStore } from '../../sandbox/github/store.js'
 import { startGitHubSandbox } from '../../sandbox/github/server.js'
@@ -17,10 +17,13 @@ const LABELS = {
   human: 'ready-for-human'
 }
 
-describe('CHECK_QUERY', () => {
-  it('validates against GitHub’s schema', () => {
-    expect(validate(CHECK_QUERY).map((e) => e.message)).toEqual([])
-  })
+describe('the check queries', () => {
+  it.each([['CHECK_QUERY', CHECK_QUERY], ...Object.entries(READ_QUERIES)])(
+    '%s validates against GitHub’s schema',
+    (_name, document) => {
+      expect(validate(document).map((e) => e.message)).toEqual([])
+    }
+  )
 })
 
 describe('probeRepository', () => {
@@ -37,7 +40,11 @@ describe('probeRepository', () => {
     try {
       const clients = (token: string) =>
         createOctokit(token, { baseUrl: sandbox.url, writeSpacingMs: 0, retries: 0 })
-      const options = { labels: LABELS, workflowFile: 'afk-agent.yml' }
+      const options = {
+        labels: LABELS,
+        reads: ['issues: read', 'pull-requests: read', 'checks: read', 'contents: read'],
+        workflowFile: 'afk-agent.yml'
+      }
       const all = await probeRepository(clients('t-all'), repoRef('acme/api'), options)
       expect(all).toMatchObject({
         unreachable: null,
@@ -54,6 +61,9 @@ describe('probeRepository', () => {
         ]
       })
       const read = await probeRepository(clients('t-read'), repoRef('acme/api'), options)
+      expect(read.unreachable).toBeNull()
+      expect(read.refusedReads.map((r) => r.permission)).toEqual(['checks: read', 'contents: read'])
+      expect(read.refusedReads[0]?.error).toContain('Resource not accessible by integration')
       expect(read.writes.map((w) => [w.permission, w.allowed])).toEqual([
         ['issues: write', false],
         ['actions: write', false]

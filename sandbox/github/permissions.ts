@@ -103,3 +103,43 @@ export function refusedMutations(
     }))
   }
 }
+
+/** The fields of a read that need a permission, and which (as GitHub checks them). */
+const READ_FIELDS: readonly { pattern: RegExp; field: string; needed: Needed }[] = [
+  { pattern: /\bissues?\s*\(/, field: 'issues', needed: { name: 'issues', access: 'read' } },
+  {
+    pattern: /\b(?:pullRequests|closedByPullRequestsReferences)\s*\(/,
+    field: 'pullRequests',
+    needed: { name: 'pull_requests', access: 'read' }
+  },
+  {
+    pattern: /\b(?:statusCheckRollup|checkSuites)\b/,
+    field: 'statusCheckRollup',
+    needed: { name: 'checks', access: 'read' }
+  },
+  { pattern: /\bhistory\s*\(/, field: 'history', needed: { name: 'contents', access: 'read' } }
+]
+
+/**
+ * A read selecting something `granted` may not read: GitHub answers the
+ * refused field with a FORBIDDEN error, and because these connections are
+ * non-null the `repository` itself comes back null. (This stand-in nulls the
+ * repository for every refused field, nullable or not: never more lenient.)
+ */
+export function refusedRead(
+  query: string,
+  granted: TokenPermissions | undefined
+): { data: unknown; errors: unknown[] } | null {
+  if (!granted) return null
+  const refused = READ_FIELDS.filter((f) => f.pattern.test(query) && !allows(granted, f.needed))
+  if (refused.length === 0) return null
+  return {
+    data: { repository: null },
+    errors: refused.map((f) => ({
+      type: 'FORBIDDEN',
+      path: ['repository', f.field],
+      locations: [],
+      message: 'Resource not accessible by integration'
+    }))
+  }
+}

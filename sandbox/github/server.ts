@@ -23,10 +23,12 @@ import { executeGraphQL, githubSchema } from './graphql.js'
 import {
   allows,
   refusedMutations,
+  refusedRead,
   restPermission,
   restRefusal,
   type TokenPermissions
 } from './permissions.js'
+import type { AgentTasks } from './agent-tasks.js'
 import { nodeId, type GitHubStore, type SandboxRepo, type SandboxWorkflowRun } from './store.js'
 
 export type RequestKind = 'graphql-read' | 'graphql-write' | 'rest-read' | 'rest-write'
@@ -69,6 +71,8 @@ export interface SandboxOptions {
   privateRepos?: string[]
   /** Repository permissions per token (a token not listed may do everything); see permissions.ts. */
   tokenPermissions?: Record<string, TokenPermissions>
+  /** The agent tasks API (Copilot cloud agent); without it, `/agents/…` answers 404. */
+  agentTasks?: AgentTasks
   /** Called when a workflow is dispatched (scripted agents hook in here). */
   onWorkflowDispatch?: (repo: SandboxRepo, run: SandboxWorkflowRun) => void
   /**
@@ -336,13 +340,14 @@ export async function startGitHubSandbox(options: SandboxOptions): Promise<GitHu
       log.push(`${kind} POST ${path}`)
       if (!login) return send(res, 401, { message: 'Bad credentials' })
       if (injectFault(res, kind, method, path)) return
-      const refused = mutation
-        ? refusedMutations(request.query, options.tokenPermissions?.[token ?? ''])
-        : null
+      const granted = options.tokenPermissions?.[token ?? '']
+      const refused = mutation ? refusedMutations(request.query, granted) : null
       if (refused) {
         const data = Object.fromEntries(refused.aliases.map((a) => [a, null]))
         return send(res, 200, { data, errors: refused.errors }, budgetOf(login).headers())
       }
+      const unreadable = mutation ? null : refusedRead(request.query, granted)
+      if (unreadable) return send(res, 200, unreadable, budgetOf(login).headers())
       const budget = budgetOf(login)
       const result = await executeGraphQL(
         {
@@ -382,6 +387,25 @@ export async function startGitHubSandbox(options: SandboxOptions): Promise<GitHu
     if (!allows(options.tokenPermissions?.[token ?? ''], needed) && needed) {
       const refusal = restRefusal(needed)
       return send(res, refusal.status, refusal.body, refusal.headers)
+    }
+    if (match.template.startsWith('/agents/')) {
+      let parsed: Record<string, unknown>
+      try {
+        parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {}
+      } catch {
+        return send(res, 400, { message: 'Problems parsing JSON' })
+      }
+      const reply = options.agentTasks?.reply({
+        method,
+        template: match.template,
+        params: paramsOf(match.template, path),
+        query: url.searchParams,
+        body: parsed,
+        token: token ?? '',
+        login
+      }) ?? { status: 404, body: { message: 'Not Found' } }
+      if (write && reply.status < 300 && afterWrite(res)) return
+      return send(res, reply.status, reply.body)
     }
     const handler = REST[`${method} ${match.template}`]
     if (!handler) {

@@ -1,14 +1,29 @@
 /** The agent backend the `agent` input chooses. */
 import type { Config } from '../config.js'
-import type { GitHubClients } from '../github/client.js'
+import { createOctokit, type ClientOptions, type GitHubClients } from '../github/client.js'
 import type { AgentPort } from '../loop/ports.js'
+import { createCopilotAgent } from './copilot.js'
 import { createT3Agent } from './t3.js'
 import { createWorkflowAgent } from './workflow.js'
 
 export function createAgent(
   config: Config,
-  deps: { clients: GitHubClients; fetch?: typeof fetch; log?: (message: string) => void }
+  deps: {
+    clients: GitHubClients
+    fetch?: typeof fetch
+    log?: (message: string) => void
+    /** Where the Copilot backend's own clients point (the sandbox in tests). */
+    clientOptions?: ClientOptions
+  }
 ): AgentPort {
+  if (config.agent === 'copilot') {
+    return createCopilotAgent({
+      copilot: createOctokit(config.copilot.token, deps.clientOptions ?? {}),
+      github: deps.clients,
+      baseRef: config.copilot.baseRef,
+      model: config.copilot.model
+    })
+  }
   if (config.agent === 'workflow') {
     return createWorkflowAgent({
       clients: deps.clients,

@@ -316,14 +316,25 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
     async interrupt(query: ThreadQuery): Promise<void> {
       if (!/^\d+$/.test(query.threadId)) return
       try {
+        // Only a run this loop dispatched is stopped: its name must be exactly
+        // `afk <key>`. Any other run (a deploy, another workflow's) is left alone.
+        const res = await reader.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}', {
+          owner: query.repo.owner,
+          repo: query.repo.name,
+          run_id: Number(query.threadId)
+        })
+        const run = res.data as RunJson
+        const want = query.key ? runName(query.key) : null
+        if (want === null || (run.display_title !== want && run.name !== want)) return
         await writer.request('POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel', {
           owner: query.repo.owner,
           repo: query.repo.name,
           run_id: Number(query.threadId)
         })
       } catch (error) {
-        // 409: the run already finished; nothing to stop.
-        if ((error as { status?: number }).status !== 409) throw explain(query.repo, error)
+        // 409: the run already finished; 404: it is gone. Nothing to stop.
+        const status = (error as { status?: number }).status
+        if (status !== 409 && status !== 404) throw explain(query.repo, error)
       }
     }
   }

@@ -69,7 +69,8 @@ export interface CheckInput {
   repos: RepoFacts[]
   /** The permissions the chosen features need to read with (`pull-requests: read`, …). */
   neededReads: string[]
-  agent: AgentCheck | null
+  /** The backend's own check; `unchecked` when it has none (a skip line, never a pass). */
+  agent: AgentCheck | { unchecked: string } | null
   /** Null when the workflow's repository is unknown (not run by Actions). */
   schedule: ScheduleFacts | { error: string } | null
   /** Test deliveries, when asked for (`check-notify`): per channel, null = accepted. */
@@ -153,7 +154,9 @@ export function checkLines(input: CheckInput): CheckLine[] {
     )
   }
 
-  if (input.agent) {
+  if (input.agent && 'unchecked' in input.agent) {
+    line('skip', 'agent', input.agent.unchecked)
+  } else if (input.agent) {
     const a = input.agent
     line(a.reach.ok ? 'pass' : 'fail', `agent: ${a.backend}`, a.reach.detail)
     for (const r of a.repos) line(r.ok ? 'pass' : 'fail', `${r.repo}: agent`, r.detail)

@@ -63,6 +63,8 @@ export interface RecordFacts {
 
 const SHA = /^[0-9a-f]{7,64}$/i
 const DIGITS = /^\d{1,20}$/
+/** A Copilot agent task id: a UUID in GitHub's documented example. */
+const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** The repository's own URL (`https://host/owner/name`), from the issue's. */
 export function repositoryUrl(issueUrl: string): string {
@@ -100,8 +102,8 @@ export function recordProblem(record: RunRecord, facts: RecordFacts): string | n
     if (thread.key !== attemptKey(thread.attempt)) {
       return `thread ${clip(thread.id)} has a key that doesn't derive from the run key`
     }
-    if (thread.id !== thread.key && !DIGITS.test(thread.id)) {
-      return `thread ${clip(thread.id)} is neither the run's own key nor a workflow run id`
+    if (thread.id !== thread.key && !DIGITS.test(thread.id) && !TASK_ID.test(thread.id)) {
+      return `thread ${clip(thread.id)} is neither the run's own key, a workflow run id nor a Copilot task id`
     }
     if (thread.attempt > record.fixForwardAttempts) {
       return `thread ${clip(thread.id)} is attempt ${thread.attempt}, beyond the record's ${record.fixForwardAttempts}`

@@ -55,6 +55,7 @@ import {
   COMMENTS_QUERY,
   COMMENT_BODY_QUERY,
   NOTICE_QUERY,
+  PULLS_QUERY,
   TRUNK_QUERY,
   changeMutation,
   rollupQuery,
@@ -188,9 +189,29 @@ const issueSchema = z.object({
   labels: z.object({ nodes: z.array(z.object({ name: z.string() }).nullable()) }).nullable(),
   timelineItems: z.object({ nodes: z.array(timelineSchema) }),
   comments: z.object({ pageInfo, nodes: z.array(commentSchema.nullable()) }),
-  closedByPullRequestsReferences: z.object({ nodes: z.array(pullSchema) }).nullable()
+  closedByPullRequestsReferences: z
+    .object({ pageInfo: pageInfo.optional(), nodes: z.array(pullSchema) })
+    .nullable()
 })
 type IssueNode = z.infer<typeof issueSchema>
+type PullNode = z.infer<typeof pullSchema>
+
+/** At most this many further pages of an issue's closing pull requests (25 each). */
+const MAX_PULL_PAGES = 8
+
+const pullsPageSchema = z.object({
+  rateLimit: z
+    .object({ cost: z.number(), remaining: z.number(), resetAt: z.string() })
+    .nullable()
+    .optional(),
+  node: z
+    .object({
+      closedByPullRequestsReferences: z
+        .object({ pageInfo: pageInfo.optional(), nodes: z.array(pullSchema) })
+        .optional()
+    })
+    .nullable()
+})
 
 const labelRef = z.object({ id: z.string(), name: z.string() }).nullable().optional()
 const idsSchema = z
@@ -710,7 +731,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
         labelEvents: labelEventsOf(node, viewer),
         statusComment: status,
         forgedComments: forgedOf(comments),
-        pullRequests: pullRequestsOf(node, viewer),
+        pullRequests: pullRequestsOf(await allPullRequests(node), viewer),
         trunkCommits: trunkCommitsOf(trunk, node.number)
       })
     }
@@ -723,7 +744,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       issueLabels.set(node.id, new Set(labels.map((l) => l.toLowerCase())))
       if (labels.some((l) => sameLabel(l, options.labels.inProgress))) continue
       const comments = await allComments(node, viewer)
-      const pulls = pullRequestsOf(node, viewer)
+      const pulls = pullRequestsOf(await allPullRequests(node), viewer)
       const foreign = pulls.find(
         (p) => p.state === 'OPEN' && !p.byViewer && p.headRefName !== runBranch(node.number)
       )
@@ -899,9 +920,34 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     return null
   }
 
-  function pullRequestsOf(node: IssueNode, viewer: string): PullRequestFact[] {
+  /**
+   * Every pull request that closes the issue: further pages (25 at a time, up
+   * to {@link MAX_PULL_PAGES}) only when the first five weren't all, so that
+   * outsiders' pull requests can't push the run's own out of view.
+   */
+  async function allPullRequests(node: IssueNode): Promise<PullNode[]> {
+    const refs = node.closedByPullRequestsReferences
+    const pulls = [...(refs?.nodes ?? [])]
+    let page = refs?.pageInfo
+    for (let i = 0; page?.hasNextPage && page.endCursor && i < MAX_PULL_PAGES; i++) {
+      const data = await query(
+        reader,
+        PULLS_QUERY,
+        { id: node.id, after: page.endCursor },
+        pullsPageSchema
+      )
+      notePoints(data.rateLimit)
+      const more = data.node?.closedByPullRequestsReferences
+      if (!more) break
+      pulls.push(...more.nodes)
+      page = more.pageInfo
+    }
+    return pulls
+  }
+
+  function pullRequestsOf(nodes: readonly PullNode[], viewer: string): PullRequestFact[] {
     const pulls: PullRequestFact[] = []
-    for (const pr of node.closedByPullRequestsReferences?.nodes ?? []) {
+    for (const pr of nodes) {
       if (!pr) continue
       const head = pr.commits.nodes.find((n) => n?.commit.oid === pr.headRefOid)?.commit ?? null
       const author = pr.author?.login ?? null

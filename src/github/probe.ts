@@ -2,11 +2,10 @@
  * `mode: check`'s reads of GitHub: what the token can see and do in each
  * allowlisted repository, without writing anything.
  *
- * - One GraphQL query per repository (`CHECK_QUERY`): the viewer, whether the
- *   repository is visible, a one-item read of each thing the loop reads
- *   (issues, pull requests, CI of the default branch's head, its history) and
- *   the three labels. A read GitHub refuses comes back as an error whose
- *   `path` names the field: mapped to the permission that allows it.
+ * - `CHECK_QUERY`: the viewer, whether the repository is visible, and the
+ *   three labels. Then one one-item read per permission the features read
+ *   with (`READ_QUERIES`: issues, pull requests, CI of the default branch's
+ *   head, its history), each on its own so one refusal hides no other.
  * - Writes are probed with requests GitHub refuses either way: without the
  *   permission it answers 403 (naming it in `x-accepted-github-permissions`);
  *   with it, the request is invalid and answered 422 — before anything is
@@ -14,41 +13,44 @@
  *   `actions: write`: dispatch the agent workflow on a ref that can't exist.
  * - The workflow's own repository, for the schedule's 60-day risk.
  */
-import type { RepoRef } from '../config.js'
+import type { Config, RepoRef } from '../config.js'
 import type { RepoFacts, ScheduleFacts } from '../core/check.js'
 import type { GitHubClients } from './client.js'
 import { acceptedPermission, asPermissionError } from './errors.js'
 
+/** Reach, the viewer and the three labels (labels need only metadata). */
 export const CHECK_QUERY = `query AfkCheck($owner: String!, $name: String!, $ready: String!, $inProgress: String!, $human: String!) {
   viewer { login }
   repository(owner: $owner, name: $name) {
     nameWithOwner
-    issues(first: 1) { totalCount }
-    pullRequests(first: 1) { totalCount }
-    defaultBranchRef {
-      name
-      target {
-        ... on Commit {
-          statusCheckRollup { state }
-          history(first: 1) { totalCount }
-        }
-      }
-    }
     ready: label(name: $ready) { name }
     inProgress: label(name: $inProgress) { name }
     human: label(name: $human) { name }
   }
 }`
 
-/** The permission that allows reading each field of CHECK_QUERY. */
-const READ_PERMISSION: Readonly<Record<string, string>> = {
-  issues: 'issues: read',
-  ready: 'issues: read',
-  inProgress: 'issues: read',
-  human: 'issues: read',
-  pullRequests: 'pull-requests: read',
-  statusCheckRollup: 'checks: read',
-  history: 'contents: read'
+/**
+ * One small read per permission the loop reads with, each its own query: a
+ * refused non-null field nulls the whole repository in GitHub's answer, so
+ * reads asked together would hide each other.
+ */
+export const READ_QUERIES: Readonly<Record<string, string>> = {
+  'issues: read': `query AfkCheckIssues($owner: String!, $name: String!) {
+  repository(owner: $owner, name: $name) { issues(first: 1) { totalCount } }
+}`,
+  'pull-requests: read': `query AfkCheckPulls($owner: String!, $name: String!) {
+  repository(owner: $owner, name: $name) { pullRequests(first: 1) { totalCount } }
+}`,
+  'checks: read': `query AfkCheckCI($owner: String!, $name: String!) {
+  repository(owner: $owner, name: $name) {
+    defaultBranchRef { target { ... on Commit { statusCheckRollup { state } } } }
+  }
+}`,
+  'contents: read': `query AfkCheckHistory($owner: String!, $name: String!) {
+  repository(owner: $owner, name: $name) {
+    defaultBranchRef { target { ... on Commit { history(first: 1) { totalCount } } } }
+  }
+}`
 }
 
 interface CheckData {
@@ -61,8 +63,16 @@ interface CheckData {
   } | null
 }
 
+interface GraphQLFailure {
+  data?: unknown
+  errors?: { type?: string; path?: (string | number)[]; message?: string }[]
+  message?: string
+}
+
 export interface ProbeOptions {
   labels: { ready: string; inProgress: string; human: string }
+  /** The permissions to test by reading (keys of READ_QUERIES). */
+  reads: readonly string[]
   /** Probe `actions: write` by dispatching this workflow on a ref that can't exist. */
   workflowFile: string | null
 }
@@ -92,25 +102,8 @@ export async function probeRepository(
       human: options.labels.human
     })
   } catch (error) {
-    const e = error as {
-      data?: CheckData | null
-      errors?: { type?: string; path?: (string | number)[]; message?: string }[]
-      message?: string
-    }
-    data = e.data ?? null
-    for (const x of e.errors ?? []) {
-      const field = [...(x.path ?? [])]
-        .reverse()
-        .find((p) => typeof p === 'string' && p in READ_PERMISSION)
-      if (field !== undefined && data?.repository) {
-        const permission = READ_PERMISSION[field] ?? ''
-        if (!facts.refusedReads.some((r) => r.permission === permission))
-          facts.refusedReads.push({
-            permission,
-            error: `GitHub refused to read ${field}: ${x.message ?? x.type ?? 'forbidden'}.`
-          })
-      }
-    }
+    const e = error as GraphQLFailure
+    data = (e.data as CheckData | undefined) ?? null
     if (!data?.repository) {
       facts.unreachable = e.errors?.map((x) => x.message).join('; ') ?? e.message ?? String(error)
       facts.viewer = data?.viewer?.login ?? null
@@ -122,6 +115,20 @@ export async function probeRepository(
   if (!r) {
     facts.unreachable = 'not found, or the token cannot see it'
     return facts
+  }
+  for (const permission of options.reads) {
+    const document = READ_QUERIES[permission]
+    if (!document) continue
+    try {
+      await reader.graphql(document, { owner: repo.owner, name: repo.name })
+    } catch (error) {
+      const e = error as GraphQLFailure
+      const detail = e.errors?.map((x) => x.message ?? x.type).join('; ') ?? e.message
+      facts.refusedReads.push({
+        permission,
+        error: `GitHub refused the read (${detail ?? String(error)}).`
+      })
+    }
   }
   facts.labels = [
     { name: options.labels.ready, exists: !!r.ready },
@@ -211,4 +218,14 @@ export async function probeSchedule(
   } catch (error) {
     return { error: (error as Error).message ?? String(error) }
   }
+}
+
+/** The permissions the chosen features read with, for `mode: check`. */
+export function neededReads(config: Pick<Config, 'delivery'>): string[] {
+  return [
+    'issues: read',
+    'pull-requests: read',
+    'checks: read',
+    ...(config.delivery === 'trunk' ? ['contents: read'] : [])
+  ]
 }

@@ -53,6 +53,13 @@ const COMMENT = `
   author { login }
   editor { login }`
 
+/** A pull request that closes an issue: the facts evidence reads, and its head's CI. */
+const PULL = `
+  number url headRefName headRefOid state isDraft createdAt mergedAt
+  isCrossRepository headRepository { nameWithOwner } authorAssociation
+  author { login }
+  commits(last: 1) { nodes { commit { oid ${CHECKS} } } }`
+
 const ISSUE = `
   id number title body url state createdAt updatedAt authorAssociation
   author { login }
@@ -73,12 +80,8 @@ const ISSUE = `
     nodes { ${COMMENT} }
   }
   closedByPullRequestsReferences(first: 10, includeClosedPrs: true) {
-    nodes {
-      number url headRefName headRefOid state isDraft createdAt mergedAt
-      isCrossRepository headRepository { nameWithOwner } authorAssociation
-      author { login }
-      commits(last: 1) { nodes { commit { oid ${CHECKS} } } }
-    }
+    pageInfo { hasNextPage endCursor }
+    nodes { ${PULL} }
   }`
 
 const IDS = `totalCount pageInfo { hasNextPage endCursor } nodes { id number }`
@@ -188,6 +191,24 @@ query AfkTrunk($owner: String!, $name: String!, $trunkSince: GitTimestamp!) {
             nodes { oid url message committedDate ${CHECKS} }
           }
         }
+      }
+    }
+  }
+}`
+
+/**
+ * The rest of an issue's closing pull requests, read only when the first five
+ * didn't hold them all: anyone can open pull requests that say "Closes #N",
+ * and they must not push the run's own out of view.
+ */
+export const PULLS_QUERY = `
+query AfkPulls($id: ID!, $after: String) {
+  rateLimit { cost remaining resetAt limit used }
+  node(id: $id) {
+    ... on Issue {
+      closedByPullRequestsReferences(first: 25, after: $after, includeClosedPrs: true) {
+        pageInfo { hasNextPage endCursor }
+        nodes { ${PULL} }
       }
     }
   }

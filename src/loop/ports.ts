@@ -26,6 +26,13 @@ export interface Clock {
 export interface ThreadQuery {
   repo: RepoRef
   threadId: string
+  /**
+   * The dispatch key the thread was started under, when stopping it. A
+   * backend whose thread ids don't derive from the key (workflow run ids)
+   * stops the thread only if it is that dispatch's (`afk <key>`): a record
+   * can't aim the loop at someone else's run.
+   */
+  key?: string
 }
 
 /** The agent's world, read once per tick. */
@@ -48,6 +55,8 @@ export interface DispatchRequest {
   prompt: string
   /** Idempotency key: the thread id / run-name derive from it. */
   key: string
+  /** For a fix-forward: the head branch of the run's pull request, if its work is one. */
+  branch?: string | null
 }
 
 export interface DispatchedThread {

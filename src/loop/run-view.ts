@@ -40,6 +40,8 @@ export interface PushedFact {
   url: string
   ci: CIReport
   pullRequestUrl: string | null
+  /** The pull request's head branch (a backend that continues on a branch pushes there). */
+  branch?: string | null
 }
 
 const seconds = (from: string, to: Date): number =>
@@ -219,7 +221,8 @@ export function selectPushed(issue: TrackedIssue, record: RunRecord): PushedFact
     sha: work.sha,
     url: commitUrl(issue.url, work.sha),
     ci: work.pullRequest.ci,
-    pullRequestUrl: work.pullRequest.url
+    pullRequestUrl: work.pullRequest.url,
+    branch: work.pullRequest.headRefName
   }
 }
 

@@ -346,7 +346,7 @@ async function releaseTransferred(
   const interrupt = ended.terminal?.interrupt ?? null
   if (ended.terminal && interrupt) {
     try {
-      await ctx.effects.interrupt({ repo: origin, threadId: interrupt })
+      await ctx.effects.interrupt({ repo: origin, threadId: interrupt, ...keyOf(ended, interrupt) })
       ended = { ...ended, terminal: { ...ended.terminal, interrupt: null } }
       await writer.save(ended, null)
     } catch (error) {
@@ -470,6 +470,7 @@ async function fulfilIntent(
         title: issue.title,
         attempt: intent.attempt,
         key: intent.key,
+        branch: pushed?.branch ?? null,
         prompt: promptFor(ctx, record, intent.attempt, intent.commit, pushed)
       })
     }
@@ -605,13 +606,19 @@ async function settleEnded(
   const pending = record.terminal?.interrupt ?? null
   if (record.terminal && pending) {
     try {
-      await ctx.effects.interrupt({ repo: ctx.repo, threadId: pending })
+      await ctx.effects.interrupt({ repo: ctx.repo, threadId: pending, ...keyOf(record, pending) })
       record = { ...record, terminal: { ...record.terminal, interrupt: null } }
     } catch (error) {
       note = `could not interrupt the agent yet: ${errorMessage(error)}`
     }
   }
   return { record: await deliverOutbox(ctx, record, opts), note }
+}
+
+/** The dispatch key of one of the record's threads, for stopping it. */
+function keyOf(record: RunRecord, threadId: string): { key?: string } {
+  const thread = record.threads.find((t) => t.id === threadId)
+  return thread ? { key: thread.key } : {}
 }
 
 /** A human took over: interrupt the agent, say so, ring nothing. */
