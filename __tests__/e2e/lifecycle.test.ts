@@ -237,7 +237,10 @@ describe('the bundle end to end', () => {
     const w = world
     const n = w.addIssue(REPO, 'Slow CI', [['run', 'push:pending', 'idle']])
     await tickUntil(w, () => hasEnded(w, REPO, n), {
-      inputs: { 'max-runtime': '6s', 'prepush-timeout': '5s' },
+      // The claim tick writes ~6 times at GitHub's one-second pace (labels,
+      // the tracking label, the claim, the dispatch): the pre-push deadline
+      // must outlast it, the runtime must end the run while CI is pending.
+      inputs: { 'max-runtime': '9s', 'prepush-timeout': '8s' },
       pauseMs: 1000
     })
     expect(outcome(w, REPO, n)).toMatchObject({
