@@ -6,7 +6,11 @@
 import { encode } from '../src/core/bookkeeping.js'
 import { repoRef } from '../src/config.js'
 import { createOctokit } from '../src/github/client.js'
-import { createGitHubAdapter, type GitHubAdapterOptions } from '../src/github/adapter.js'
+import {
+  TRACKED_LABEL,
+  createGitHubAdapter,
+  type GitHubAdapterOptions
+} from '../src/github/adapter.js'
 import { newRecord } from '../src/loop/run-view.js'
 import { GitHubStore } from '../sandbox/github/store.js'
 import {
@@ -42,7 +46,8 @@ export function seedRun(
   title = 'Run',
   delivery: 'pull-request' | 'trunk' = 'pull-request'
 ) {
-  const issue = store.addIssue(repo, { title, labels: [LABELS.inProgress] })
+  // The loop's claim adds the in-progress label and its tracking label together.
+  const issue = store.addIssue(repo, { title, labels: [LABELS.inProgress, TRACKED_LABEL] })
   const record = {
     ...newRecord(ref(repo), issue.number, delivery, new Date(Date.now() - 60_000)),
     intent: null

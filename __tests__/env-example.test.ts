@@ -64,6 +64,6 @@ describe('.env.example', () => {
     expect(JSON.parse(run.outputs.runs ?? '[]')).toEqual([
       expect.objectContaining({ issue: n, action: 'CLAIM' })
     ])
-    expect(world.store.issue('acme/widgets', n).labels).toEqual(['agent-in-progress'])
+    expect(world.store.issue('acme/widgets', n).labels).toEqual(['agent-in-progress', 'afk-loop'])
   })
 })

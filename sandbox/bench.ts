@@ -18,6 +18,7 @@ import { tickSettings } from '../src/main.js'
 import { tick } from '../src/loop/tick.js'
 import { newRecord, recordThread } from '../src/loop/run-view.js'
 import { createAdapters } from '../src/wire.js'
+import { TRACKED_LABEL } from '../src/github/adapter.js'
 import { runAction } from './action-process.js'
 import { LOOP_LOGIN, startWorld, type World } from './scenario.js'
 import { projectFor } from './t3/server.js'
@@ -25,9 +26,13 @@ import { projectFor } from './t3/server.js'
 export interface BenchCase {
   runs: number
   repos: number
+  /** Issues nobody is working on, updated within the last hour (each with a comment). */
+  unrelated?: number
 }
 
 export interface TickCost {
+  /** GraphQL points the tick spent, priced by GitHub's formula (the sandbox's count). */
+  points: number
   graphqlReads: number
   restReads: number
   /** T3 snapshot calls. */
@@ -55,9 +60,57 @@ export interface BenchOptions {
   changing: boolean
 }
 
-/** The target for an unchanged tick: a page per 100 runs per repository, plus the agent's snapshot. */
-export function readTarget({ runs, repos }: BenchCase): number {
+/**
+ * The requests an unchanged tick needed before points were the unit: a page
+ * per 100 runs per repository, plus the agent's snapshot.
+ */
+export function previousReadTarget({ runs, repos }: BenchCase): number {
   return repos * Math.ceil(runs / repos / 100) + 1
+}
+
+/**
+ * The request target now: one census request for every repository (which
+ * also reads the points left before anything is spent), a page of details
+ * per 100 runs (riding with the next census page), and the agent's snapshot
+ * when anything is in flight. That is the previous target plus at most one
+ * with one repository, and fewer with several.
+ */
+export function readTarget({ runs }: BenchCase): number {
+  return 1 + Math.ceil(runs / 100) + (runs > 0 ? 1 : 0)
+}
+
+/**
+ * Points targets (issue 13): a quiet tick over 5 runs in one repository ≤ 3;
+ * over 100 ≤ 6; over 1,000 ≤ 50; an idle loop 1 point per repository.
+ * Unrelated issues add nothing (checked by comparing cases).
+ */
+export function pointsTarget({ runs, repos }: BenchCase): number {
+  if (runs === 0) return repos
+  if (runs <= 5) return 3
+  if (runs <= 100) return 6
+  return 50
+}
+
+/** GITHUB_TOKEN's GraphQL points per hour per repository. */
+export const POINTS_PER_HOUR = 1000
+
+/**
+ * The most runs one repository's GITHUB_TOKEN sustains on a schedule, from
+ * the measured cost model (points of a quiet tick = census + a page per 100
+ * runs) and a share of the budget left for everything else.
+ */
+export function sustainableRuns(
+  ticksPerHour: number,
+  pointsPerTick: (runs: number) => number
+): number {
+  let lo = 0
+  let hi = 1_000_000
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2)
+    if (pointsPerTick(mid) * ticksPerHour <= POINTS_PER_HOUR) lo = mid
+    else hi = mid - 1
+  }
+  return lo
 }
 
 /** The pilot read a snapshot, read CI and wrote the checklist for every waiting run, every tick. */
@@ -78,7 +131,8 @@ function seedRuns(world: World, repo: string, count: number, claimedAt: Date): n
       body: 'A run in flight.',
       author: 'maintainer',
       authorAssociation: 'OWNER',
-      labels: ['agent-in-progress']
+      // As the loop's claim leaves it: in progress, and its tracking label.
+      labels: ['agent-in-progress', TRACKED_LABEL]
     })
     const started = newRecord(repoRef(repo), issue.number, world.delivery, claimedAt)
     const key = started.intent?.key ?? ''
@@ -119,6 +173,7 @@ async function bundleTick(
   if (run.code !== 0) throw new Error(`the tick failed:\n${run.stdout}\n${run.stderr}`)
   const c = world.github.counts
   return {
+    points: c.points,
     graphqlReads: c['graphql-read'],
     restReads: c['rest-read'],
     agentReads: (world.t3.counts.snapshot ?? 0) - snapshots,
@@ -148,7 +203,9 @@ type Log = { info(message: string): void; warning(message: string): void }
 /** Measure one case: seed, settle, then time the bundle's ticks. */
 export async function measure(bench: BenchCase, options: BenchOptions): Promise<CaseResult> {
   const repos = Array.from({ length: bench.repos }, (_, i) => `bench/repo-${i}`)
-  const world = await startWorld({ repos })
+  // Seeding writes every record once: give the sandbox's token room for that;
+  // the ticks measured are priced by the sandbox's count either way.
+  const world = await startWorld({ repos, github: { pointsPerHour: { '*': 100_000_000 } } })
   const dir = mkdtempSync(join(tmpdir(), 'afk-bench-'))
   const saved = process.env.AFK_LOOP_ALLOW_LOOPBACK_HTTP
   try {
@@ -157,6 +214,12 @@ export async function measure(bench: BenchCase, options: BenchOptions): Promise<
     for (const [i, repo] of repos.entries()) {
       const share = Math.floor(bench.runs / bench.repos) + (i < bench.runs % bench.repos ? 1 : 0)
       for (const n of seedRuns(world, repo, share, claimedAt)) issues.push([repo, n])
+    }
+    // Activity the loop has nothing to do with: it must not cost a point.
+    for (let i = 0; i < (bench.unrelated ?? 0); i++) {
+      const repo = repos[i % repos.length] ?? ''
+      const issue = world.store.addIssue(repo, { title: `Unrelated ${i + 1}`, labels: ['bug'] })
+      world.store.addComment(issue, 'someone', 'A comment today.')
     }
     const inputs = world.inputs({ 'max-concurrent': '100', 'max-concurrent-per-repo': '100' })
 
@@ -185,7 +248,15 @@ export async function measure(bench: BenchCase, options: BenchOptions): Promise<
       if (waiting !== bench.runs)
         throw new Error(`expected ${bench.runs} waiting runs, saw ${waiting}`)
       samples.push(cost)
-      counts.add(JSON.stringify([cost.graphqlReads, cost.restReads, cost.agentReads, cost.writes]))
+      counts.add(
+        JSON.stringify([
+          cost.points,
+          cost.graphqlReads,
+          cost.restReads,
+          cost.agentReads,
+          cost.writes
+        ])
+      )
     }
     const last = samples[samples.length - 1]
     if (!last) throw new Error('no samples')

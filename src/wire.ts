@@ -40,6 +40,8 @@ export function createAdapters(config: Config, clientOptions: ClientOptions = {}
     now,
     trackWindowSeconds: config.policy.maxRuntimeSeconds + GIVE_UP_AFTER_SECONDS + HOUR,
     trunkWindowSeconds: config.policy.maxRuntimeSeconds + HOUR,
+    maxConcurrent: config.maxConcurrent,
+    maxConcurrentPerRepo: config.maxConcurrentPerRepo,
     log
   })
   const agent = createAgent(config, {

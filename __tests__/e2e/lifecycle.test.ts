@@ -180,6 +180,41 @@ describe('the bundle end to end', () => {
     expect(w.github.violations).toEqual([])
   })
 
+  it("hands a Copilot run back, work in place, when the task opens its own branch instead of the run's", async () => {
+    world = await startWorld({ repos: [REPO], agent: 'copilot' })
+    const w = world
+    const n = w.addIssue(REPO, 'Own branch', [['run', 'idle']])
+    let opened = false
+    await tickUntil(w, () => hasEnded(w, REPO, n), {
+      inputs: { 'idle-grace': '2s' },
+      pauseMs: 1000,
+      onTick: () => {
+        if (opened || w.agentTasks.created === 0) return
+        opened = true
+        const commit = w.store.commit(REPO, 'copilot/fix-the-thing', `Fix #${n}`, 'Copilot')
+        w.store.setCI(REPO, commit.oid, 'green')
+        w.store.openPullRequest(REPO, {
+          head: 'copilot/fix-the-thing',
+          author: 'Copilot',
+          // An association outside trusted-associations: noted and ignored. (A
+          // trusted one would read as a human taking over: see the README.)
+          authorAssociation: 'NONE',
+          closes: [n],
+          title: `Fix #${n}`
+        })
+      }
+    })
+    expect(outcome(w, REPO, n)).toMatchObject({
+      action: 'ESCALATE_PREPUSH',
+      reason: 'agent-idle-without-push',
+      labels: ['ready-for-human'],
+      state: 'OPEN',
+      doorbells: ['needs-human']
+    })
+    expect(w.store.repo(REPO).pulls.filter((p) => p.state === 'OPEN')).toHaveLength(1)
+    expect(w.github.violations).toEqual([])
+  })
+
   it('hands back a run whose agent stalls before pushing', async () => {
     world = await startWorld({ repos: [REPO] })
     const w = world
@@ -202,7 +237,10 @@ describe('the bundle end to end', () => {
     const w = world
     const n = w.addIssue(REPO, 'Slow CI', [['run', 'push:pending', 'idle']])
     await tickUntil(w, () => hasEnded(w, REPO, n), {
-      inputs: { 'max-runtime': '6s', 'prepush-timeout': '5s' },
+      // The claim tick writes ~6 times at GitHub's one-second pace (labels,
+      // the tracking label, the claim, the dispatch): the pre-push deadline
+      // must outlast it, the runtime must end the run while CI is pending.
+      inputs: { 'max-runtime': '9s', 'prepush-timeout': '8s' },
       pauseMs: 1000
     })
     expect(outcome(w, REPO, n)).toMatchObject({

@@ -6,8 +6,9 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { encode } from '../../src/core/bookkeeping.js'
+import { TRACKED_LABEL } from '../../src/github/adapter.js'
 import { ConflictError, PartialWriteError, RateLimitedError } from '../../src/loop/ports.js'
-import { selectPushed } from '../../src/loop/run-view.js'
+import { endRecord, selectPushed } from '../../src/loop/run-view.js'
 import type { GitHubSandbox } from '../../sandbox/github/server.js'
 import {
   LABELS,
@@ -53,7 +54,7 @@ describe('readWorld', () => {
       number: 1,
       title: 'Fix the parser',
       state: 'OPEN',
-      labels: [LABELS.inProgress, 'bug'],
+      labels: [LABELS.inProgress, TRACKED_LABEL, 'bug'],
       closedBy: null,
       forgedComments: []
     })
@@ -152,7 +153,8 @@ describe('readWorld', () => {
     sandbox = await startGitHub(other)
     const plain = await adapterFor(sandbox, [REPO], { delivery: 'pull-request' }).readWorld()
     expect(plain.repos[0]?.tracked[0]?.trunkCommits).toEqual([])
-    expect(sandbox.counts['graphql-read']).toBe(1)
+    // The census and the details only.
+    expect(sandbox.counts['graphql-read']).toBe(2)
   })
 
   it("reads every closing pull request when outsiders open more than a page: the run's own stays in view (finding 15.2)", async () => {
@@ -378,20 +380,23 @@ describe('readWorld', () => {
       [2, true],
       [3, true]
     ])
-    // One world query, plus one more page of comments for the late issue only
-    // (its status comment is the 121st: past the first page of 50).
-    expect(sandbox.counts['graphql-read']).toBe(2)
+    // The census, the details, plus one more page of comments for the late
+    // issue only (its status comment is the 121st: past the first page of 100).
+    expect(sandbox.counts['graphql-read']).toBe(3)
   })
 
   it.each([1, 100, 101, 250])(
-    'reads %i waiting runs with ceil(N/100) requests and writes nothing',
+    'reads %i waiting runs with ceil(N/100) + 1 requests of 1 point each, and writes nothing',
     async (n) => {
       const store = seedStore([REPO])
       for (let i = 0; i < n; i++) seedRun(store, REPO, `run ${i}`)
       sandbox = await startGitHub(store)
       const world = await adapterFor(sandbox, [REPO]).readWorld()
       expect(world.repos[0]?.tracked).toHaveLength(n)
-      expect(sandbox.counts['graphql-read']).toBe(Math.ceil(n / 100))
+      // The census, then each page of details riding with the next census page.
+      expect(sandbox.counts['graphql-read']).toBe(Math.ceil(n / 100) + 1)
+      expect(sandbox.counts.points).toBe(Math.ceil(n / 100) + 1)
+      expect(world.points).toMatchObject({ spent: Math.ceil(n / 100) + 1, limit: 1000 })
       expect(
         sandbox.counts['graphql-write'] + sandbox.counts['rest-write'] + sandbox.counts['rest-read']
       ).toBe(0)
@@ -434,6 +439,60 @@ describe('apply', () => {
     return { store, adapter, ...run }
   }
 
+  it('keeps the tracking label while the record owes something and drops it in the write that ends that, in the same request', async () => {
+    const { store, adapter, issue, comment, record } = await adapterWithRun()
+    const ended = endRecord(
+      record,
+      { action: 'CLOSE_SUCCESS', reason: 'ci-green', ci: 'green', detail: null, interrupt: null },
+      new Date()
+    )
+    const owed = {
+      ...ended,
+      outbox: [
+        {
+          key: 'k',
+          kind: 'done' as const,
+          reason: 'ci-green' as const,
+          createdAt: new Date().toISOString(),
+          tries: 0,
+          nextTryAt: new Date().toISOString(),
+          pending: ['webhook'],
+          delivered: [],
+          abandonedAt: null,
+          lastError: null
+        }
+      ]
+    }
+    await adapter.apply({
+      repo: ref(REPO),
+      issue: issue.number,
+      issueId: issue.id,
+      comment: { id: comment.id, body: encode(owed) },
+      removeLabels: [LABELS.inProgress]
+    })
+    expect(issue.labels).toEqual([TRACKED_LABEL])
+    await adapter.apply({
+      repo: ref(REPO),
+      issue: issue.number,
+      issueId: issue.id,
+      comment: { id: comment.id, body: encode(ended) }
+    })
+    expect(issue.labels).toEqual([])
+    expect(sandbox?.counts['graphql-write']).toBe(2)
+    // A claim adds it with the in-progress label.
+    const next = store.addIssue(REPO, { title: 'next', labels: [LABELS.ready] })
+    await adapter.apply({
+      repo: ref(REPO),
+      issue: next.number,
+      issueId: next.id,
+      comment: { id: null, body: encode(record) },
+      addLabels: [LABELS.inProgress],
+      removeLabels: [LABELS.ready]
+    })
+    expect(next.labels).toEqual([LABELS.inProgress, TRACKED_LABEL])
+    expect(sandbox?.counts['graphql-write']).toBe(3)
+  })
+
   it('writes comment, labels and close in one request, in order', async () => {
     const { adapter, issue, comment } = await adapterWithRun()
     const result = await adapter.apply({
@@ -446,7 +505,8 @@ describe('apply', () => {
       close: true
     })
     expect(result.commentId).toBe(comment.id)
-    expect(issue).toMatchObject({ labels: [LABELS.human], state: 'CLOSED' })
+    // 'done' is no record: the tracking label is left as it was.
+    expect(issue).toMatchObject({ labels: [TRACKED_LABEL, LABELS.human], state: 'CLOSED' })
     expect(comment.body).toBe('done')
     expect(sandbox?.counts).toMatchObject({
       'graphql-write': 1,
@@ -587,5 +647,91 @@ describe('apply', () => {
       })
     ).rejects.toThrow('not in the repos allowlist')
     expect(sandbox?.log).toEqual([])
+  })
+})
+
+describe('complete CI', () => {
+  async function ciOf(
+    seed: (store: ReturnType<typeof seedStore>, oid: string) => void,
+    ignoreChecks: string[] = []
+  ) {
+    const store = seedStore([REPO])
+    const { issue } = seedRun(store, REPO)
+    const head = store.commit(REPO, 'afk/issue-1', 'work', 'afk-agent')
+    store.openPullRequest(REPO, {
+      head: 'afk/issue-1',
+      author: 'afk-agent',
+      closes: [issue.number]
+    })
+    seed(store, head.oid)
+    sandbox = await startGitHub(store)
+    const world = await adapterFor(sandbox, [REPO], { ignoreChecks }).readWorld()
+    return world.repos[0]?.tracked[0]?.pullRequests[0]?.ci.status
+  }
+  const matrix = (store: ReturnType<typeof seedStore>, oid: string, n: number, failAt: number) => {
+    for (let i = 1; i <= n; i++)
+      store.addCheckRun(REPO, oid, {
+        name: `test (${i})`,
+        status: 'COMPLETED',
+        conclusion: i === failAt ? 'FAILURE' : 'SUCCESS'
+      })
+  }
+
+  it('a 60-check commit with a failure in position 55 is red', async () => {
+    expect(await ciOf((store, oid) => matrix(store, oid, 60, 55))).toBe('red')
+  })
+
+  it('reads a rollup longer than a page to the end: a failure at 240 of 250 is red, and without it green', async () => {
+    expect(await ciOf((store, oid) => matrix(store, oid, 250, 240))).toBe('red')
+    const pages = sandbox?.log.filter((l) => l.startsWith('graphql-read')).length
+    // The census, the details, then the rest of the rollup (two more pages of 100).
+    expect(pages).toBe(4)
+    await sandbox?.close()
+    expect(await ciOf((store, oid) => matrix(store, oid, 250, 0))).toBe('green')
+  })
+
+  it('judges the newest run of a check: failed then passed is green, passed then failed is red', async () => {
+    const rerun = (first: 'FAILURE' | 'SUCCESS', second: 'FAILURE' | 'SUCCESS') =>
+      ciOf((store, oid) => {
+        store.addCheckRun(REPO, oid, { name: 'build', status: 'COMPLETED', conclusion: 'SUCCESS' })
+        store.addCheckRun(REPO, oid, { name: 'test', status: 'COMPLETED', conclusion: first })
+        store.addCheckRun(REPO, oid, { name: 'test', status: 'COMPLETED', conclusion: second })
+      })
+    expect(await rerun('FAILURE', 'SUCCESS')).toBe('green')
+    await sandbox?.close()
+    expect(await rerun('SUCCESS', 'FAILURE')).toBe('red')
+  })
+
+  it('keeps ignore-checks, and a same-named check of another app counts on its own', async () => {
+    expect(
+      await ciOf(
+        (store, oid) => {
+          store.addCheckRun(REPO, oid, { name: 'test', status: 'COMPLETED', conclusion: 'SUCCESS' })
+          store.addCheckRun(REPO, oid, {
+            name: 'flaky',
+            status: 'COMPLETED',
+            conclusion: 'FAILURE'
+          })
+        },
+        ['flaky']
+      )
+    ).toBe('green')
+    await sandbox?.close()
+    expect(
+      await ciOf((store, oid) => {
+        store.addCheckRun(REPO, oid, {
+          name: 'test',
+          status: 'COMPLETED',
+          conclusion: 'FAILURE',
+          app: 1
+        })
+        store.addCheckRun(REPO, oid, {
+          name: 'test',
+          status: 'COMPLETED',
+          conclusion: 'SUCCESS',
+          app: 2
+        })
+      })
+    ).toBe('red')
   })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { ciStatus, type RollupContext } from '../../src/github/ci.js'
+import { ciStatus, newestChecks, type RollupContext } from '../../src/github/ci.js'
 
 const run = (name: string, status: string, conclusion: string | null = null): RollupContext => ({
   __typename: 'CheckRun',
@@ -113,5 +113,58 @@ describe('ciStatus', () => {
     expect(ciStatus({ contexts: [status('s', 'PENDING')], checkSuites: [] }).url).toBe(
       'https://st/s'
     )
+  })
+})
+
+describe('newest run per check, complete lists', () => {
+  const run = (
+    name: string,
+    conclusion: string,
+    extra: Partial<{ databaseId: number; startedAt: string; app: number }> = {}
+  ) => ({
+    __typename: 'CheckRun' as const,
+    name,
+    status: 'COMPLETED',
+    conclusion,
+    databaseId: extra.databaseId ?? null,
+    startedAt: extra.startedAt ?? null,
+    checkSuite: { app: { databaseId: extra.app ?? 1 } }
+  })
+
+  it('a re-run that passed supersedes the failure, whatever the rollup order', () => {
+    const failed = run('test', 'FAILURE', { databaseId: 1, startedAt: '2026-01-01T00:00:00Z' })
+    const passed = run('test', 'SUCCESS', { databaseId: 2, startedAt: '2026-01-01T00:10:00Z' })
+    expect(ciStatus({ contexts: [failed, passed], checkSuites: [] }).status).toBe('green')
+    expect(ciStatus({ contexts: [passed, failed], checkSuites: [] }).status).toBe('green')
+    expect(newestChecks([passed, failed])).toEqual([passed])
+  })
+
+  it('status contexts: the newest state of each context counts', () => {
+    const status = (state: string, createdAt: string) => ({
+      __typename: 'StatusContext' as const,
+      context: 'ci/legacy',
+      state,
+      createdAt
+    })
+    expect(
+      ciStatus({
+        contexts: [
+          status('FAILURE', '2026-01-01T00:00:00Z'),
+          status('SUCCESS', '2026-01-01T01:00:00Z')
+        ],
+        checkSuites: []
+      }).status
+    ).toBe('green')
+  })
+
+  it('an incomplete list is never green (pending), but a failure seen is red', () => {
+    const passed = run('a', 'SUCCESS')
+    expect(ciStatus({ contexts: [passed], checkSuites: [], complete: false }).status).toBe(
+      'pending'
+    )
+    expect(ciStatus({ contexts: [], checkSuites: [], complete: false }).status).toBe('pending')
+    expect(
+      ciStatus({ contexts: [passed, run('b', 'FAILURE')], checkSuites: [], complete: false }).status
+    ).toBe('red')
   })
 })

@@ -13,8 +13,9 @@ import {
   NOTICE_QUERY,
   PULLS_QUERY,
   TRUNK_QUERY,
-  WORLD_QUERY,
   changeMutation,
+  rollupQuery,
+  worldQuery,
   type MutationParts
 } from '../../src/github/queries.js'
 import { matchRoute } from '../../sandbox/github/server.js'
@@ -38,7 +39,6 @@ function allMutationShapes(): MutationParts[] {
 
 describe('GraphQL documents', () => {
   it.each([
-    ['WORLD_QUERY', WORLD_QUERY],
     ['COMMENTS_QUERY', COMMENTS_QUERY],
     ['COMMENT_BODY_QUERY', COMMENT_BODY_QUERY],
     ['NOTICE_QUERY', NOTICE_QUERY],
@@ -46,6 +46,29 @@ describe('GraphQL documents', () => {
     ['PULLS_QUERY', PULLS_QUERY]
   ])('%s validates against GitHub’s schema', (_name, document) => {
     expect(validate(document).map((e) => e.message)).toEqual([])
+  })
+
+  it('every world request shape validates: census parts, details, both, several repositories', () => {
+    const shapes = [
+      { repos: [{ first: true, inProgress: null, tracked: null }], details: false },
+      { repos: [{ first: true, inProgress: null, tracked: null }, null], details: true },
+      { repos: [null, { first: false, inProgress: 'c' }], details: true },
+      { repos: [{ first: false, tracked: 'c' }], details: false },
+      { repos: [], details: true },
+      {
+        repos: Array.from({ length: 10 }, () => ({ first: true, inProgress: null, tracked: null })),
+        details: false
+      }
+    ]
+    for (const shape of shapes)
+      expect({ shape, errors: validate(worldQuery(shape)).map((e) => e.message) }).toEqual({
+        shape,
+        errors: []
+      })
+  })
+
+  it('the rollup follow-up validates for one and for many commits', () => {
+    for (const n of [1, 7]) expect(validate(rollupQuery(n)).map((e) => e.message)).toEqual([])
   })
 
   it('every mutation shape validates', () => {

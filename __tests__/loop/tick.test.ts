@@ -368,6 +368,51 @@ describe('a quiet tick', () => {
   })
 })
 
+describe("when GitHub's points run low", () => {
+  /** The fake world's GitHub, reporting this many points left. */
+  const withPoints = (world: FakeWorld, remaining: number) => {
+    const ports = world.ports()
+    const points = { spent: 2, remaining, limit: 1000, resetAt: '2026-01-01T01:00:00Z' }
+    return {
+      ...ports,
+      github: {
+        ...ports.github,
+        readWorld: async () => ({ ...(await ports.github.readWorld()), points }),
+        points: () => points
+      }
+    }
+  }
+
+  it('a tick started with too few points drives the runs in flight and claims nothing', async () => {
+    const world = await claimedRun()
+    world.addIssue(REPO, 2, { script: [['run']] })
+    world.advance()
+    world.advance()
+    world.advance() // #1 pushes: its run changes this tick
+    const report = await tick(defaultSettings(), withPoints(world, 12))
+    expect(report.rows.find((r) => r.issue === 1)?.action).not.toBe('SKIP')
+    expect(report.rows.some((r) => r.issue === 2)).toBe(false)
+    expect(world.statusOf(REPO, 2)).toBeNull()
+    expect(report.budget).toMatch(/Claimed nothing new: 12 GitHub points left/)
+    expect(report.points).toMatchObject({ spent: 2, remaining: 12 })
+    // With points to spare the same world claims #2.
+    const next = await tick(defaultSettings(), withPoints(world, 900))
+    expect(next.rows.find((r) => r.issue === 2)?.action).toBe('CLAIM')
+    expect(next.budget).toBeNull()
+  })
+
+  it('never starts a run whose writes might not all fit', async () => {
+    const world = await claimedRun()
+    const before = world.counts.writes
+    world.advance()
+    world.advance()
+    world.advance()
+    const report = await tick(defaultSettings(), withPoints(world, 2))
+    expect(world.counts.writes).toBe(before)
+    expect(report.writesStopped).toMatch(/points are spent/)
+  })
+})
+
 describe('a shared identity (issue 15, finding 3)', () => {
   /** Another workflow under the loop's login rewrites the status comment (no edit mark: same login). */
   const rewrite = (

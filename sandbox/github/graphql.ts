@@ -21,6 +21,7 @@ import {
   type GraphQLSchema,
   type IntrospectionQuery
 } from 'graphql'
+import { NODE_LIMIT, queryCost, type PointBudget, type QueryCost } from './cost.js'
 import type {
   GitHubStore,
   SandboxCloser,
@@ -49,6 +50,16 @@ export interface GraphQLContext {
   store: GitHubStore
   /** The token's login. */
   viewer: string
+  /** The token's hourly points, charged by GitHub's formula before a query runs. */
+  budget?: PointBudget
+  /** Set by executeGraphQL: this query's cost, for `rateLimit { cost }`. */
+  cost?: number
+  nodes?: number
+  /**
+   * The error type of a spent budget: GitHub documents `RATE_LIMITED`;
+   * `RATE_LIMIT` (code `graphql_rate_limit`) has been seen in 2026 answers.
+   */
+  rateLimitedType?: 'RATE_LIMITED' | 'RATE_LIMIT'
   /** Called after each mutation field is applied (for kill-after-k-writes). */
   onMutationApplied?: () => void
 }
@@ -133,6 +144,12 @@ function checkRollup(store: GitHubStore, repo: SandboxRepo, commit: SandboxCommi
       conclusion: run.conclusion,
       detailsUrl: `${repoUrl(repo)}/runs/${run.id}`,
       url: `${repoUrl(repo)}/runs/${run.id}`,
+      startedAt: run.startedAt ?? commit.committedDate,
+      completedAt: run.status === 'COMPLETED' ? (run.startedAt ?? commit.committedDate) : null,
+      checkSuite: {
+        id: `suite-of:${run.id}`,
+        app: { id: `app:${run.app ?? 15368}`, databaseId: run.app ?? 15368, slug: 'github-actions' }
+      },
       isRequired: () => false
     })),
     ...commit.statuses.map((s, i) => ({
@@ -141,6 +158,7 @@ function checkRollup(store: GitHubStore, repo: SandboxRepo, commit: SandboxCommi
       context: s.context,
       state: s.state,
       targetUrl: `${repoUrl(repo)}/status/${i}`,
+      createdAt: s.createdAt ?? commit.committedDate,
       description: null,
       isRequired: () => false
     }))
@@ -475,6 +493,8 @@ function nodeView(ctx: GraphQLContext, id: string): Record<string, unknown> | nu
       return { __typename: 'Label', ...found.label }
     case 'pull':
       return pullView(ctx, found.repo, found.pull)
+    case 'commit':
+      return commitView(ctx.store, found.repo, found.commit)
   }
 }
 
@@ -498,14 +518,18 @@ function root(ctx: GraphQLContext): Record<string, unknown> {
       __typename: 'User',
       login: viewerLogin(store, ctx.viewer)
     }),
-    rateLimit: () => ({
-      cost: 1,
-      limit: 5000,
-      remaining: 4999,
-      used: 1,
-      resetAt: new Date(Date.parse(store.now()) + 3600_000).toISOString(),
-      nodeCount: 0
-    }),
+    // What GitHub answers: this query's cost (already charged) and the budget after it.
+    rateLimit: () => {
+      const budget = ctx.budget
+      return {
+        cost: ctx.cost ?? 1,
+        limit: budget?.limit ?? 5000,
+        remaining: budget?.remaining ?? 5000,
+        used: budget?.used ?? 0,
+        resetAt: new Date(budget?.resetAt ?? Date.parse(store.now()) + 3600_000).toISOString(),
+        nodeCount: ctx.nodes ?? 0
+      }
+    },
     repository: ({ owner, name }: { owner: string; name: string }) => {
       const repo = store.repos.get(`${owner}/${name}`.toLowerCase())
       if (!repo)
@@ -576,6 +600,10 @@ export interface GraphQLResult {
   errors?: { message: string; type?: string; path?: readonly (string | number)[] }[]
   /** Whether the document was a mutation (a write). */
   mutation: boolean
+  /** Points charged (0 when refused before running). */
+  cost: number
+  /** The budget was spent: answer as GitHub does (200, RATE_LIMITED, remaining 0). */
+  rateLimited?: boolean
 }
 
 /** Execute one GraphQL request against GitHub's schema. */
@@ -587,7 +615,7 @@ export async function executeGraphQL(
   try {
     document = parse(request.query)
   } catch (error) {
-    return { errors: [{ message: String(error) }], mutation: false }
+    return { errors: [{ message: String(error) }], mutation: false, cost: 0 }
   }
   const mutation = document.definitions.some(
     (d) => d.kind === 'OperationDefinition' && d.operation === 'mutation'
@@ -595,8 +623,41 @@ export async function executeGraphQL(
   const schema = githubSchema()
   const errors = validate(schema, document)
   if (errors.length > 0) {
-    return { errors: errors.map((e) => ({ message: e.message })), mutation }
+    return { errors: errors.map((e) => ({ message: e.message })), mutation, cost: 0 }
   }
+  let priced: QueryCost
+  try {
+    priced = queryCost(schema, document, request.variables ?? {}, request.operationName)
+  } catch (error) {
+    return { errors: [{ message: (error as Error).message }], mutation, cost: 0 }
+  }
+  if (priced.nodes > NODE_LIMIT) {
+    return {
+      errors: [
+        {
+          type: 'MAX_NODE_LIMIT_EXCEEDED',
+          message: `This query requests up to ${priced.nodes.toLocaleString('en-US')} possible nodes which exceeds the maximum limit of ${NODE_LIMIT.toLocaleString('en-US')}.`
+        }
+      ],
+      mutation,
+      cost: 0
+    }
+  }
+  if (ctx.budget && !ctx.budget.charge(priced.cost)) {
+    return {
+      errors: [
+        {
+          type: ctx.rateLimitedType ?? 'RATE_LIMITED',
+          message: `API rate limit exceeded for user ID ${ctx.viewer}.`
+        }
+      ],
+      mutation,
+      cost: 0,
+      rateLimited: true
+    }
+  }
+  ctx.cost = priced.cost
+  ctx.nodes = priced.nodes
   const result = await execute({
     schema,
     document,
@@ -615,6 +676,7 @@ export async function executeGraphQL(
           }))
         }
       : {}),
-    mutation
+    mutation,
+    cost: priced.cost
   }
 }

@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { packageFile } from '../package-file.js'
+import { PointBudget } from './cost.js'
 import { executeGraphQL, githubSchema } from './graphql.js'
 import {
   allows,
@@ -74,7 +75,17 @@ export interface SandboxOptions {
   agentTasks?: AgentTasks
   /** Called when a workflow is dispatched (scripted agents hook in here). */
   onWorkflowDispatch?: (repo: SandboxRepo, run: SandboxWorkflowRun) => void
+  /**
+   * GraphQL points per hour per token (login → points; `*` for every other
+   * token). Default 1,000: what GITHUB_TOKEN gets per repository.
+   */
+  pointsPerHour?: Record<string, number>
+  /** The error type a spent budget answers with (default GitHub's documented `RATE_LIMITED`). */
+  rateLimitedType?: 'RATE_LIMITED' | 'RATE_LIMIT'
 }
+
+/** GITHUB_TOKEN's GraphQL budget: 1,000 points an hour per repository. */
+export const DEFAULT_POINTS_PER_HOUR = 1000
 
 export interface SandboxCounts {
   'graphql-read': number
@@ -82,6 +93,8 @@ export interface SandboxCounts {
   'rest-read': number
   'rest-write': number
   faults: number
+  /** GraphQL points charged (sum of every query's cost, GitHub's formula). */
+  points: number
 }
 
 export interface GitHubSandbox {
@@ -95,6 +108,8 @@ export interface GitHubSandbox {
   /** Applied writes so far (each GraphQL mutation document or REST write). */
   writes: number
   options: SandboxOptions
+  /** A token's point budget (created on first use). */
+  budget(login: string): PointBudget
   resetCounts(): void
   close(): Promise<void>
 }
@@ -192,7 +207,20 @@ export async function startGitHubSandbox(options: SandboxOptions): Promise<GitHu
     'graphql-write': 0,
     'rest-read': 0,
     'rest-write': 0,
-    faults: 0
+    faults: 0,
+    points: 0
+  }
+  const budgets = new Map<string, PointBudget>()
+  const budgetOf = (login: string): PointBudget => {
+    let budget = budgets.get(login)
+    if (!budget) {
+      const limits = options.pointsPerHour ?? {}
+      budget = new PointBudget(limits[login] ?? limits['*'] ?? DEFAULT_POINTS_PER_HOUR, () =>
+        Date.parse(store.now())
+      )
+      budgets.set(login, budget)
+    }
+    return budget
   }
   const violations: string[] = []
   const log: string[] = []
@@ -208,6 +236,7 @@ export async function startGitHubSandbox(options: SandboxOptions): Promise<GitHu
     log,
     writes: 0,
     options,
+    budget: budgetOf,
     resetCounts() {
       for (const k of Object.keys(counts) as (keyof SandboxCounts)[]) counts[k] = 0
       log.length = 0
@@ -315,18 +344,29 @@ export async function startGitHubSandbox(options: SandboxOptions): Promise<GitHu
       const refused = mutation ? refusedMutations(request.query, granted) : null
       if (refused) {
         const data = Object.fromEntries(refused.aliases.map((a) => [a, null]))
-        return send(res, 200, { data, errors: refused.errors })
+        return send(res, 200, { data, errors: refused.errors }, budgetOf(login).headers())
       }
       const unreadable = mutation ? null : refusedRead(request.query, granted)
-      if (unreadable) return send(res, 200, unreadable)
-      const result = await executeGraphQL({ store, viewer: login }, request)
-      const { mutation: _m, ...payload } = result
-      if (result.errors && result.data === undefined && !mutation) {
+      if (unreadable) return send(res, 200, unreadable, budgetOf(login).headers())
+      const budget = budgetOf(login)
+      const result = await executeGraphQL(
+        {
+          store,
+          viewer: login,
+          budget,
+          ...(options.rateLimitedType ? { rateLimitedType: options.rateLimitedType } : {})
+        },
+        request
+      )
+      const { mutation: _m, cost, rateLimited, ...payload } = result
+      counts.points += cost
+      if (result.errors && result.data === undefined && !mutation && !rateLimited) {
         // GitHub answers invalid documents with 200 and errors; so do we.
         violations.push(`graphql rejected: ${result.errors.map((e) => e.message).join('; ')}`)
       }
-      if (mutation && afterWrite(res)) return
-      return send(res, 200, payload)
+      // A spent budget is HTTP 200 with a RATE_LIMITED error and x-ratelimit-remaining 0.
+      if (mutation && !rateLimited && afterWrite(res)) return
+      return send(res, 200, payload, budget.headers())
     }
 
     const write = method !== 'GET' && method !== 'HEAD'

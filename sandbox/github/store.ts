@@ -92,6 +92,9 @@ export interface SandboxPullRequest {
 export interface SandboxCheckRun {
   id: number
   name: string
+  /** The GitHub App that ran it (databaseId; GitHub Actions is 15368). */
+  app?: number
+  startedAt?: string
   status: 'QUEUED' | 'IN_PROGRESS' | 'COMPLETED' | 'WAITING' | 'PENDING' | 'REQUESTED'
   conclusion:
     | 'SUCCESS'
@@ -107,6 +110,7 @@ export interface SandboxCheckRun {
 }
 
 export interface SandboxStatus {
+  createdAt?: string
   context: string
   state: 'SUCCESS' | 'FAILURE' | 'ERROR' | 'PENDING' | 'EXPECTED'
 }
@@ -288,7 +292,15 @@ export class GitHubStore {
     | { kind: 'comment'; repo: SandboxRepo; issue: SandboxIssue; comment: SandboxComment }
     | { kind: 'label'; repo: SandboxRepo; label: SandboxLabel }
     | { kind: 'pull'; repo: SandboxRepo; pull: SandboxPullRequest }
+    | { kind: 'commit'; repo: SandboxRepo; commit: SandboxCommit }
     | null {
+    if (id.startsWith('commit:')) {
+      for (const repo of this.repos.values()) {
+        const commit = repo.commits.get(id.slice('commit:'.length))
+        if (commit) return { kind: 'commit', repo, commit }
+      }
+      return null
+    }
     for (const repo of this.repos.values()) {
       for (const issue of repo.issues) {
         if (issue.id === id) return { kind: 'issue', repo, issue }
@@ -556,6 +568,19 @@ export class GitHubStore {
       if (c) return c
     }
     return null
+  }
+
+  /** Add one check run to a commit (a matrix job, a re-run), newest last. */
+  addCheckRun(
+    fullName: string,
+    oid: string,
+    run: Omit<SandboxCheckRun, 'id'> & { id?: number }
+  ): SandboxCheckRun {
+    const commit = this.findCommit(fullName, oid)
+    if (!commit) throw new Error(`sandbox: no commit ${oid}`)
+    const added = { ...run, id: run.id ?? this.nextId() }
+    commit.checkRuns.push(added)
+    return added
   }
 
   /** Set a commit's CI: one check run (and its suite) in the given state. */

@@ -40,6 +40,7 @@ import {
   type GitHubPort,
   type LabelEventFact,
   type NoticeQuery,
+  type PointsReport,
   type PullRequestFact,
   type RepoWorld,
   type RunChange,
@@ -56,8 +57,11 @@ import {
   NOTICE_QUERY,
   PULLS_QUERY,
   TRUNK_QUERY,
-  WORLD_QUERY,
-  changeMutation
+  changeMutation,
+  rollupQuery,
+  worldQuery,
+  type CensusPart,
+  type WorldShape
 } from './queries.js'
 
 // ---------------------------------------------------------------- schemas ---
@@ -65,31 +69,44 @@ import {
 const login = z.object({ login: z.string() }).nullable()
 const pageInfo = z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable() })
 
-const checks = {
-  statusCheckRollup: z
-    .object({
-      contexts: z.object({
-        nodes: z.array(
-          z
-            .discriminatedUnion('__typename', [
-              z.object({
-                __typename: z.literal('CheckRun'),
-                name: z.string(),
-                status: z.string(),
-                conclusion: z.string().nullable(),
-                detailsUrl: z.string().nullable().optional()
-              }),
-              z.object({
-                __typename: z.literal('StatusContext'),
-                context: z.string(),
-                state: z.string(),
-                targetUrl: z.string().nullable().optional()
-              })
-            ])
+const contextsSchema = z.object({
+  /** Set by the adapter when the rest of the list could not be read: never green. */
+  incomplete: z.boolean().optional(),
+  totalCount: z.number().optional(),
+  pageInfo: pageInfo.optional(),
+  nodes: z.array(
+    z
+      .discriminatedUnion('__typename', [
+        z.object({
+          __typename: z.literal('CheckRun'),
+          name: z.string(),
+          status: z.string(),
+          conclusion: z.string().nullable(),
+          detailsUrl: z.string().nullable().optional(),
+          databaseId: z.number().nullable().optional(),
+          startedAt: z.string().nullable().optional(),
+          checkSuite: z
+            .object({ app: z.object({ databaseId: z.number().nullable() }).nullable() })
             .nullable()
-        )
-      })
-    })
+            .optional()
+        }),
+        z.object({
+          __typename: z.literal('StatusContext'),
+          context: z.string(),
+          state: z.string(),
+          targetUrl: z.string().nullable().optional(),
+          createdAt: z.string().nullable().optional()
+        })
+      ])
+      .nullable()
+  )
+})
+type ContextsPage = z.infer<typeof contextsSchema>
+
+const checks = {
+  id: z.string().optional(),
+  statusCheckRollup: z
+    .object({ state: z.string().optional(), contexts: contextsSchema })
     .nullable(),
   checkSuites: z
     .object({
@@ -183,6 +200,10 @@ type PullNode = z.infer<typeof pullSchema>
 const MAX_PULL_PAGES = 8
 
 const pullsPageSchema = z.object({
+  rateLimit: z
+    .object({ cost: z.number(), remaining: z.number(), resetAt: z.string() })
+    .nullable()
+    .optional(),
   node: z
     .object({
       closedByPullRequestsReferences: z
@@ -192,8 +213,14 @@ const pullsPageSchema = z.object({
     .nullable()
 })
 
-const connection = z.object({ pageInfo, nodes: z.array(z.unknown()) }).optional()
 const labelRef = z.object({ id: z.string(), name: z.string() }).nullable().optional()
+const idsSchema = z
+  .object({
+    totalCount: z.number(),
+    pageInfo,
+    nodes: z.array(z.object({ id: z.string(), number: z.number() }).nullable())
+  })
+  .optional()
 
 const commitNode = z.object({
   oid: z.string(),
@@ -204,7 +231,28 @@ const commitNode = z.object({
 })
 type CommitNode = z.infer<typeof commitNode>
 
+const trunkNode = z.object({
+  id: z.string(),
+  oid: z.string(),
+  url: z.string(),
+  message: z.string(),
+  committedDate: z.string()
+})
+type TrunkNode = z.infer<typeof trunkNode>
+
+const rateLimitSchema = z
+  .object({
+    cost: z.number(),
+    remaining: z.number(),
+    resetAt: z.string(),
+    limit: z.number().optional(),
+    used: z.number().optional()
+  })
+  .nullable()
+  .optional()
+
 const trunkSchema = z.object({
+  rateLimit: rateLimitSchema,
   repository: z
     .object({
       defaultBranchRef: z
@@ -220,37 +268,45 @@ const trunkSchema = z.object({
     .nullable()
 })
 
-const worldSchema = z.object({
-  viewer: z.object({ login: z.string() }),
-  rateLimit: z.object({ remaining: z.number(), resetAt: z.string() }).nullable(),
-  repository: z
-    .object({
-      defaultBranchRef: z
-        .object({
-          name: z.string(),
-          target: z
-            .object({
-              history: z
-                .object({
-                  nodes: z.array(commitNode.nullable())
-                })
-                .optional()
-            })
-            .nullable()
-        })
-        .nullable()
-        .optional(),
-      inProgressLabel: labelRef,
-      readyLabel: labelRef,
-      humanLabel: labelRef,
-      inProgress: connection,
-      recent: connection,
-      ready: connection
-    })
+const censusSchema = z
+  .object({
+    defaultBranchRef: z
+      .object({
+        name: z.string(),
+        target: z
+          .object({ history: z.object({ nodes: z.array(trunkNode.nullable()) }).optional() })
+          .nullable()
+      })
+      .nullable()
+      .optional(),
+    inProgressLabel: labelRef,
+    trackedLabel: labelRef,
+    readyLabel: labelRef,
+    humanLabel: labelRef,
+    ready: idsSchema,
+    inProgress: idsSchema,
+    tracked: idsSchema
+  })
+  .nullable()
+type Census = NonNullable<z.infer<typeof censusSchema>>
+
+const worldSchema = z
+  .object({
+    viewer: z.object({ login: z.string() }).optional(),
+    rateLimit: rateLimitSchema,
+    details: z.array(z.unknown().nullable()).optional()
+  })
+  .catchall(z.unknown())
+
+const rollupSchema = z.object({ rateLimit: rateLimitSchema }).catchall(
+  z
+    .object({ statusCheckRollup: z.object({ contexts: contextsSchema }).nullable().optional() })
     .nullable()
-})
+    .or(z.unknown())
+)
 
 const commentsPageSchema = z.object({
+  rateLimit: rateLimitSchema,
   node: z
     .object({ comments: z.object({ pageInfo, nodes: z.array(commentSchema.nullable()) }) })
     .nullable()
@@ -265,12 +321,29 @@ export interface GitHubAdapterOptions {
   delivery: Delivery
   ignoreChecks: string[]
   now: () => Date
-  /** Issues updated this recently stay tracked even without the in-progress label. */
-  trackWindowSeconds: number
+  /** Unused since issues are found by label, not by recent activity (kept for callers). */
+  trackWindowSeconds?: number
   /** Trunk delivery: how far back the default branch's history is read. */
   trunkWindowSeconds: number
+  /**
+   * The concurrency caps: ready issues are read only up to the free slots
+   * (plus a few, for candidates the poller skips). Default: 100 each.
+   */
+  maxConcurrent?: number
+  maxConcurrentPerRepo?: number
   log?: { info(message: string): void; warning(message: string): void }
 }
+
+/**
+ * The label that keeps an issue in view while the loop still owes it
+ * something (a run in flight, a doorbell not yet delivered, an interrupt):
+ * added with the in-progress label, removed in the write that leaves the
+ * record with nothing owed. It is an index, not state: the record decides.
+ */
+export const TRACKED_LABEL = 'afk-loop'
+
+/** Ready issues read beyond the free slots, for candidates the poller skips. */
+const CANDIDATE_SLACK = 5
 
 export interface GitHubAdapter extends GitHubPort {
   /** The rate limit as last seen in a response, for the log. */
@@ -279,11 +352,16 @@ export interface GitHubAdapter extends GitHubPort {
 
 /** Labels the loop creates when a repository doesn't have them yet. */
 const LABEL_LOOKS: Readonly<
-  Record<'ready' | 'inProgress' | 'human', { color: string; description: string }>
+  Record<'ready' | 'inProgress' | 'human' | 'tracked', { color: string; description: string }>
 > = {
   ready: { color: '0e8a16', description: 'An agent may pick this issue up (afk-loop)' },
   inProgress: { color: 'fbca04', description: 'An agent is working on this issue (afk-loop)' },
-  human: { color: 'd93f0b', description: 'Handed back to a human (afk-loop)' }
+  human: { color: 'd93f0b', description: 'Handed back to a human (afk-loop)' },
+  tracked: {
+    color: 'c5def5',
+    description:
+      'afk-loop still owes this issue something (a run or a doorbell); it removes the label itself'
+  }
 }
 
 /** `github-actions[bot]` (viewer) and `github-actions` (author) are one identity. */
@@ -292,9 +370,6 @@ export function sameIdentity(a: string | null | undefined, b: string | null | un
   return !!a && !!b && norm(a) === norm(b)
 }
 
-const CONNECTIONS = ['inProgress', 'recent', 'ready'] as const
-type ConnectionName = (typeof CONNECTIONS)[number]
-
 export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapter {
   const { reader, writer } = options.clients
   const allowlist = new Map(options.repos.map((r) => [r.key, r]))
@@ -302,6 +377,8 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
   const labelIds = new Map<string, Map<string, string>>()
   let lastRateLimit: { remaining: number; resetAt: string | null } | null = null
   const warn = (message: string) => options.log?.warning(message)
+  /** Points this tick's queries cost (rateLimit.cost summed) and the budget as last seen. */
+  const points: PointsReport = { spent: 0, remaining: null, limit: null, resetAt: null }
 
   for (const client of [reader, writer]) {
     client.hook.after('request', (response) => {
@@ -313,9 +390,18 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
           remaining,
           resetAt: Number.isFinite(reset) ? new Date(reset * 1000).toISOString() : null
         }
+        // GraphQL's points (resource `graphql`), after reads and writes alike.
+        if (headers['x-ratelimit-resource'] === 'graphql') {
+          points.remaining = remaining
+          const limit = Number(headers['x-ratelimit-limit'])
+          if (Number.isFinite(limit)) points.limit = limit
+          if (lastRateLimit.resetAt) points.resetAt = lastRateLimit.resetAt
+        }
       }
     })
   }
+  /** Mutation documents sent this tick: each costs 1 point (no connections) but can't report it. */
+  let writePoints = 0
 
   async function query<T>(
     client: GitHubClient,
@@ -339,180 +425,420 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     return parsed.data
   }
 
-  async function readRepo(
+  /** Each read issue's labels (lowercase), so writes keep the tracking label in step. */
+  const issueLabels = new Map<string, Set<string>>()
+  const labelsOf = (node: IssueNode): string[] =>
+    (node.labels?.nodes ?? []).filter((l) => l !== null).map((l) => l.name)
+
+  const notePoints = (rate: z.infer<typeof rateLimitSchema>) => {
+    if (!rate) return
+    points.spent += rate.cost
+    points.remaining = rate.remaining
+    points.limit = rate.limit ?? points.limit
+    points.resetAt = rate.resetAt
+  }
+
+  /**
+   * A query whose answer may be partial: GitHub answers 200 with `data` and
+   * `errors` (one repository not found); the errors come back with the data.
+   */
+  async function partialQuery(
+    document: string,
+    variables: Record<string, unknown>
+  ): Promise<{
+    data: Record<string, unknown>
+    errors: { path?: (string | number)[]; message: string }[]
+  }> {
+    try {
+      const data = await reader.graphql<Record<string, unknown>>(document, variables)
+      return { data: data ?? {}, errors: [] }
+    } catch (error) {
+      const limited = asRateLimited(error)
+      if (limited) throw limited
+      const partial = error as {
+        data?: Record<string, unknown> | null
+        errors?: { path?: (string | number)[]; message: string }[]
+      }
+      if (!partial.errors || !partial.data) throw error
+      return { data: partial.data, errors: partial.errors }
+    }
+  }
+
+  interface RepoRead {
     repo: RepoRef
-  ): Promise<{ world: RepoWorld; viewer: string; rateLimit: World['rateLimit'] }> {
+    error: string | null
+    census: Census | null
+    defaultBranch: string
+    trunk: TrunkNode[]
+    inProgress: { ids: string[]; after: string | null; more: boolean; total: number }
+    tracked: { ids: string[]; after: string | null; more: boolean }
+    ready: string[]
+    readyTotal: number
+  }
+
+  /**
+   * Read every allowlisted repository: census pages and details pipelined,
+   * in-flight issues before candidates, then the rest of long comment
+   * threads and long CI rollups. Candidates are read only up to the free
+   * slots.
+   */
+  async function readAll(): Promise<{
+    reads: RepoRead[]
+    viewer: string
+    details: Map<string, unknown>
+  }> {
     const now = options.now().getTime()
-    const base = {
-      owner: repo.owner,
-      name: repo.name,
+    const reads: RepoRead[] = options.repos.map((repo) => ({
+      repo,
+      error: null,
+      census: null,
+      defaultBranch: '',
+      trunk: [],
+      inProgress: { ids: [], after: null, more: true, total: 0 },
+      tracked: { ids: [], after: null, more: true },
+      ready: [],
+      readyTotal: 0
+    }))
+    const capPerRepo = options.maxConcurrentPerRepo ?? 100
+    const shared = {
       inProgressLabel: options.labels.inProgress,
+      trackedLabel: TRACKED_LABEL,
       readyLabel: options.labels.ready,
       humanLabel: options.labels.human,
       withTrunk: options.delivery === 'trunk',
-      trunkSince: new Date(now - options.trunkWindowSeconds * 1000).toISOString(),
-      since: new Date(now - options.trackWindowSeconds * 1000).toISOString()
+      trunkSince: new Date(now - options.trunkWindowSeconds * 1000).toISOString()
     }
-    const open: Record<ConnectionName, { more: boolean; after: string | null }> = {
-      inProgress: { more: true, after: null },
-      recent: { more: true, after: null },
-      ready: { more: true, after: null }
+    const details = new Map<string, unknown>()
+    const queue: string[] = []
+    const queued = new Set<string>()
+    const enqueue = (ids: readonly string[]) => {
+      for (const id of ids) {
+        if (queued.has(id)) continue
+        queued.add(id)
+        queue.push(id)
+      }
     }
-    const nodes: Record<ConnectionName, unknown[]> = { inProgress: [], recent: [], ready: [] }
     let viewer = ''
-    let rateLimit: World['rateLimit'] = null
-    let defaultBranch = 'main'
-    let history: (CommitNode | null)[] = []
-    for (let page = 0; CONNECTIONS.some((c) => open[c].more); page++) {
-      const data = await query(
-        reader,
-        WORLD_QUERY,
-        {
-          ...base,
-          firstPage: page === 0,
-          withInProgress: open.inProgress.more,
-          inProgressAfter: open.inProgress.after,
-          withRecent: open.recent.more,
-          recentAfter: open.recent.after,
-          withReady: open.ready.more,
-          readyAfter: open.ready.after
-        },
-        worldSchema
-      )
-      const r = data.repository
-      if (!r) throw new Error(`repository ${repo.fullName} not found, or the token can't see it`)
-      viewer = data.viewer.login
-      rateLimit = data.rateLimit
-      if (page === 0) {
-        defaultBranch = r.defaultBranchRef?.name ?? defaultBranch
-        history = r.defaultBranchRef?.target?.history?.nodes ?? []
-        const ids = labelIds.get(repo.key) ?? new Map<string, string>()
-        for (const label of [r.inProgressLabel, r.readyLabel, r.humanLabel]) {
-          if (label) ids.set(label.name.toLowerCase(), label.id)
-        }
-        labelIds.set(repo.key, ids)
-      }
-      for (const name of CONNECTIONS) {
-        if (!open[name].more) continue
-        const conn = r[name]
-        if (!conn) {
-          open[name].more = false
-          continue
-        }
-        nodes[name].push(...conn.nodes)
-        open[name] = {
-          more: conn.pageInfo.hasNextPage && !!conn.pageInfo.endCursor,
-          after: conn.pageInfo.endCursor
-        }
-      }
-    }
+    let firstRequest = true
+    let candidatesQueued = false
 
-    // Parse each issue on its own: one odd issue must not hide the others.
-    const issues = new Map<number, { node: IssueNode; from: Set<ConnectionName> }>()
-    for (const name of CONNECTIONS) {
-      for (const raw of nodes[name]) {
-        if (raw === null) continue
-        const parsed = issueSchema.safeParse(raw)
-        if (!parsed.success) {
-          const number = (raw as { number?: unknown }).number
-          warn(
-            `${repo.fullName}#${String(number)}: skipped, GitHub's answer didn't match what afk-loop expects (${parsed.error.issues[0]?.message ?? ''}).`
+    for (;;) {
+      const parts = reads.map((r): CensusPart | null => {
+        if (r.error !== null) return null
+        if (firstRequest) return { first: true, inProgress: null, tracked: null }
+        const part: CensusPart = { first: false }
+        if (r.inProgress.more) part.inProgress = r.inProgress.after
+        if (r.tracked.more) part.tracked = r.tracked.after
+        return part.inProgress !== undefined || part.tracked !== undefined ? part : null
+      })
+      const censusLeft = parts.some((p) => p !== null)
+      if (!censusLeft && !candidatesQueued) {
+        // Every in-flight issue is known: now the candidates, up to the free slots.
+        candidatesQueued = true
+        const inFlight = reads.reduce((n, r) => n + r.inProgress.total, 0)
+        let free = Math.max(0, (options.maxConcurrent ?? 100) - inFlight)
+        for (const r of reads) {
+          if (r.error !== null) continue
+          const slots = Math.min(free, Math.max(0, capPerRepo - r.inProgress.total))
+          if (slots === 0) continue
+          free -= Math.min(slots, r.ready.length)
+          enqueue(r.ready.slice(0, slots + CANDIDATE_SLACK))
+        }
+      }
+      const ids = queue.splice(0, 100)
+      if (!censusLeft && ids.length === 0) break
+      const shape: WorldShape = { repos: parts, details: ids.length > 0 }
+      const variables: Record<string, unknown> = { ...(ids.length ? { ids } : {}) }
+      parts.forEach((part, i) => {
+        if (!part) return
+        const r = reads[i]
+        if (!r) return
+        variables[`o${i}`] = r.repo.owner
+        variables[`n${i}`] = r.repo.name
+        if (part.first) {
+          const slots = Math.max(0, capPerRepo - 0)
+          variables[`ready${i}`] = Math.max(1, Math.min(100, slots + CANDIDATE_SLACK))
+          Object.assign(variables, shared)
+        }
+        if (part.inProgress !== undefined) {
+          variables[`ip${i}`] = part.inProgress
+          variables.inProgressLabel = shared.inProgressLabel
+        }
+        if (part.tracked !== undefined) {
+          variables[`tr${i}`] = part.tracked
+          variables.trackedLabel = shared.trackedLabel
+        }
+      })
+      const { data, errors } = await partialQuery(worldQuery(shape), variables)
+      const parsed = worldSchema.safeParse(data)
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]
+        throw new Error(
+          `GitHub answered in an unexpected shape at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? ''}`
+        )
+      }
+      notePoints(parsed.data.rateLimit)
+      viewer = parsed.data.viewer?.login ?? viewer
+      if (ids.length > 0 && !parsed.data.details) {
+        throw new Error(
+          `GitHub did not answer the details of ${ids.length} issue(s): ${errors.map((e) => e.message).join('; ')}`
+        )
+      }
+      ids.forEach((id, k) => details.set(id, parsed.data.details?.[k] ?? null))
+      parts.forEach((part, i) => {
+        const r = reads[i]
+        if (!part || !r) return
+        const failed = errors.find((e) => e.path?.[0] === `r${i}`)
+        const census = censusSchema.safeParse(data[`r${i}`] ?? null)
+        if (failed || !census.success || census.data === null) {
+          r.error =
+            failed?.message ??
+            (census.success
+              ? `${r.repo.fullName} was not found`
+              : `GitHub answered in an unexpected shape: ${census.error.issues[0]?.message ?? ''}`)
+          return
+        }
+        const c = census.data
+        if (part.first) {
+          r.census = c
+          r.defaultBranch = c.defaultBranchRef?.name ?? 'main'
+          r.trunk = (c.defaultBranchRef?.target?.history?.nodes ?? []).filter(
+            (n): n is TrunkNode => n !== null
           )
-          continue
+          r.ready = (c.ready?.nodes ?? []).filter((n) => n !== null).map((n) => n.id)
+          r.readyTotal = c.ready?.totalCount ?? 0
+          const ids = labelIds.get(r.repo.key) ?? new Map<string, string>()
+          for (const label of [c.inProgressLabel, c.trackedLabel, c.readyLabel, c.humanLabel]) {
+            if (label) ids.set(label.name.toLowerCase(), label.id)
+          }
+          labelIds.set(r.repo.key, ids)
         }
-        const entry = issues.get(parsed.data.number) ?? { node: parsed.data, from: new Set() }
-        entry.from.add(name)
-        issues.set(parsed.data.number, entry)
+        for (const [name, list] of [
+          ['inProgress', c.inProgress],
+          ['tracked', c.tracked]
+        ] as const) {
+          if (!list) continue
+          const nodes = list.nodes.filter((n) => n !== null)
+          const into = r[name]
+          into.ids.push(...nodes.map((n) => n.id))
+          into.more = list.pageInfo.hasNextPage && !!list.pageInfo.endCursor
+          into.after = list.pageInfo.endCursor
+          if (name === 'inProgress') r.inProgress.total = list.totalCount
+          enqueue(nodes.map((n) => n.id))
+        }
+      })
+      // Trunk commits that reference a tracked issue: their CI comes with the details.
+      if (shared.withTrunk) {
+        for (const r of reads) {
+          const numbers = new Set<number>()
+          for (const id of [...r.inProgress.ids, ...r.tracked.ids]) {
+            const node = details.get(id) as { number?: number } | undefined
+            if (node?.number !== undefined) numbers.add(node.number)
+          }
+          enqueue(
+            r.trunk
+              .filter((c) => [...numbers].some((n) => references(c.message, n)))
+              .map((c) => c.id)
+          )
+        }
       }
+      firstRequest = false
     }
+    return { reads, viewer, details }
+  }
 
-    let trunk = history.filter((c): c is CommitNode => c !== null)
+  /** The rest of every rollup longer than a page, so a verdict never comes from part of the list. */
+  async function completeRollups(commits: Map<string, ContextsPage>): Promise<void> {
+    let open = [...commits.entries()].filter(([, page]) => page.pageInfo?.hasNextPage)
+    while (open.length > 0) {
+      const batch = open.slice(0, 20)
+      const variables: Record<string, unknown> = {}
+      batch.forEach(([id, page], i) => {
+        variables[`c${i}`] = id
+        variables[`a${i}`] = page.pageInfo?.endCursor ?? null
+      })
+      const data = await query(reader, rollupQuery(batch.length), variables, rollupSchema)
+      notePoints(data.rateLimit)
+      batch.forEach(([, page], i) => {
+        const more = (
+          data[`c${i}`] as { statusCheckRollup?: { contexts: ContextsPage } | null } | null
+        )?.statusCheckRollup?.contexts
+        if (!more) {
+          page.pageInfo = { hasNextPage: false, endCursor: null }
+          page.incomplete = true
+          return
+        }
+        page.nodes.push(...more.nodes)
+        page.pageInfo = more.pageInfo ?? { hasNextPage: false, endCursor: null }
+      })
+      open = [...commits.entries()].filter(([, page]) => page.pageInfo?.hasNextPage)
+    }
+  }
+
+  /** Build each repository's world from what was read. */
+  async function assemble(
+    read: RepoRead,
+    viewer: string,
+    details: Map<string, unknown>
+  ): Promise<RepoWorld> {
+    const { repo } = read
+    const issueOf = (id: string): IssueNode | null => {
+      const raw = details.get(id)
+      if (!raw) return null
+      const parsed = issueSchema.safeParse(raw)
+      if (!parsed.success) {
+        warn(
+          `${repo.fullName}#${String((raw as { number?: unknown }).number)}: skipped, GitHub's answer didn't match what afk-loop expects (${parsed.error.issues[0]?.message ?? ''}).`
+        )
+        return null
+      }
+      return parsed.data
+    }
+    const trunk = read.trunk
+      .map((t) => {
+        const raw = details.get(t.id)
+        const parsed = raw ? commitNode.safeParse(raw) : null
+        return parsed?.success ? parsed.data : null
+      })
+      .filter((c): c is CommitNode => c !== null)
+
     const tracked: TrackedIssue[] = []
     const candidates: CandidateIssue[] = []
-    for (const { node, from } of issues.values()) {
-      const comments = await allComments(node)
+    const seen = new Set<string>()
+    const inProgressIds = new Set(read.inProgress.ids)
+    for (const id of [...read.inProgress.ids, ...read.tracked.ids]) {
+      if (seen.has(id)) continue
+      seen.add(id)
+      const node = issueOf(id)
+      if (!node) continue
+      const comments = await allComments(node, viewer)
       const status = statusCommentOf(comments, viewer)
-      const forged = forgedOf(comments)
-      const labels = (node.labels?.nodes ?? []).filter((l) => l !== null).map((l) => l.name)
-      const hasLabel = (name: string) => labels.some((l) => l.toLowerCase() === name.toLowerCase())
-      const inProgress = from.has('inProgress') || hasLabel(options.labels.inProgress)
+      const labels = labelsOf(node)
+      issueLabels.set(node.id, new Set(labels.map((l) => l.toLowerCase())))
+      const inProgress =
+        inProgressIds.has(id) || labels.some((l) => sameLabel(l, options.labels.inProgress))
+      // The tracking label alone means nothing without the loop's own record.
+      if (!inProgress && status === null) continue
+      tracked.push({
+        id: node.id,
+        number: node.number,
+        title: node.title,
+        body: node.body,
+        url: node.url,
+        state: node.state,
+        labels,
+        closedBy: closedByOf(node, viewer),
+        labelEvents: labelEventsOf(node, viewer),
+        statusComment: status,
+        forgedComments: forgedOf(comments),
+        pullRequests: pullRequestsOf(await allPullRequests(node), viewer),
+        trunkCommits: trunkCommitsOf(trunk, node.number)
+      })
+    }
+    for (const id of read.ready) {
+      if (seen.has(id) || !details.has(id)) continue
+      seen.add(id)
+      const node = issueOf(id)
+      if (!node || node.state !== 'OPEN') continue
+      const labels = labelsOf(node)
+      issueLabels.set(node.id, new Set(labels.map((l) => l.toLowerCase())))
+      if (labels.some((l) => sameLabel(l, options.labels.inProgress))) continue
+      const comments = await allComments(node, viewer)
       const pulls = pullRequestsOf(await allPullRequests(node), viewer)
-      if (inProgress || (from.has('recent') && status !== null)) {
-        tracked.push({
-          id: node.id,
-          number: node.number,
-          title: node.title,
-          body: node.body,
-          url: node.url,
-          state: node.state,
-          labels,
-          closedBy: closedByOf(node, viewer),
-          labelEvents: labelEventsOf(node, viewer),
-          statusComment: status,
-          forgedComments: forged,
-          pullRequests: pulls,
-          trunkCommits: trunkCommitsOf(trunk, node.number)
-        })
-      }
-      if (from.has('ready') && node.state === 'OPEN' && !inProgress) {
-        const foreign = pulls.find(
-          (p) => p.state === 'OPEN' && !p.byViewer && p.headRefName !== runBranch(node.number)
-        )
-        candidates.push({
-          id: node.id,
-          number: node.number,
-          title: node.title,
-          body: node.body,
-          url: node.url,
-          createdAt: node.createdAt,
-          author: node.author?.login ?? null,
-          authorAssociation: asAssociation(node.authorAssociation),
-          labels,
-          closedByOthersPullRequest: foreign ? { number: foreign.number, url: foreign.url } : null,
-          pullRequests: pulls.filter((p) => p.state !== 'CLOSED'),
-          statusComment: status,
-          forgedComments: forged
-        })
-      }
+      const foreign = pulls.find(
+        (p) => p.state === 'OPEN' && !p.byViewer && p.headRefName !== runBranch(node.number)
+      )
+      candidates.push({
+        id: node.id,
+        number: node.number,
+        title: node.title,
+        body: node.body,
+        url: node.url,
+        createdAt: node.createdAt,
+        author: node.author?.login ?? null,
+        authorAssociation: asAssociation(node.authorAssociation),
+        labels,
+        closedByOthersPullRequest: foreign ? { number: foreign.number, url: foreign.url } : null,
+        pullRequests: pulls.filter((p) => p.state !== 'CLOSED'),
+        statusComment: statusCommentOf(comments, viewer),
+        forgedComments: forgedOf(comments)
+      })
     }
     // A run claimed under trunk delivery keeps it to its end, whatever the
     // input says now: read the history it needs if the input didn't.
-    if (!base.withTrunk && tracked.some(claimedForTrunk)) {
+    // (A rare follow-up: 2 points, only while such a run is in flight.)
+    if (options.delivery !== 'trunk' && tracked.some(claimedForTrunk)) {
       const data = await query(
         reader,
         TRUNK_QUERY,
-        { owner: base.owner, name: base.name, trunkSince: base.trunkSince },
+        {
+          owner: repo.owner,
+          name: repo.name,
+          trunkSince: new Date(
+            options.now().getTime() - options.trunkWindowSeconds * 1000
+          ).toISOString()
+        },
         trunkSchema
       )
-      trunk = (data.repository?.defaultBranchRef?.target?.history?.nodes ?? []).filter(
+      notePoints(data.rateLimit)
+      const history = (data.repository?.defaultBranchRef?.target?.history?.nodes ?? []).filter(
         (c): c is CommitNode => c !== null
       )
-      for (const issue of tracked) issue.trunkCommits = trunkCommitsOf(trunk, issue.number)
+      for (const issue of tracked) issue.trunkCommits = trunkCommitsOf(history, issue.number)
     }
     tracked.sort((a, b) => a.number - b.number)
     candidates.sort(
       (a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.number - b.number
     )
-    return { world: { repo, defaultBranch, tracked, candidates, error: null }, viewer, rateLimit }
+    return { repo, defaultBranch: read.defaultBranch, tracked, candidates, error: null }
+  }
 
-    /** The issue's comments, reading further pages only while the status comment hasn't been seen. */
-    async function allComments(node: IssueNode): Promise<CommentNode[]> {
-      const comments = node.comments.nodes.filter((c): c is CommentNode => c !== null)
-      let page = node.comments.pageInfo
-      while (page.hasNextPage && page.endCursor && statusCommentOf(comments, viewer) === null) {
-        const data = await query(
-          reader,
-          COMMENTS_QUERY,
-          { id: node.id, after: page.endCursor },
-          commentsPageSchema
-        )
-        const more = data.node?.comments
-        if (!more) break
-        comments.push(...more.nodes.filter((c): c is CommentNode => c !== null))
-        page = more.pageInfo
-      }
-      return comments
+  /** The issue's comments, reading further pages only while the status comment hasn't been seen. */
+  async function allComments(node: IssueNode, viewer: string): Promise<CommentNode[]> {
+    const comments = node.comments.nodes.filter((c): c is CommentNode => c !== null)
+    let page = node.comments.pageInfo
+    while (page.hasNextPage && page.endCursor && statusCommentOf(comments, viewer) === null) {
+      const data = await query(
+        reader,
+        COMMENTS_QUERY,
+        { id: node.id, after: page.endCursor },
+        commentsPageSchema
+      )
+      notePoints(data.rateLimit)
+      const more = data.node?.comments
+      if (!more) break
+      comments.push(...more.nodes.filter((c): c is CommentNode => c !== null))
+      page = more.pageInfo
     }
+    return comments
+  }
+
+  /** Every rollup page of the commits a world's details carry, by commit id. */
+  function rollupsOf(details: Map<string, unknown>): Map<string, ContextsPage> {
+    const pages = new Map<string, ContextsPage>()
+    const visit = (
+      commit:
+        { id?: string; statusCheckRollup?: { contexts?: ContextsPage } | null } | null | undefined
+    ) => {
+      const contexts = commit?.statusCheckRollup?.contexts
+      if (commit?.id && contexts) pages.set(commit.id, contexts)
+    }
+    for (const raw of details.values()) {
+      const node = raw as {
+        __typename?: string
+        closedByPullRequestsReferences?: {
+          nodes?: ({
+            commits?: { nodes?: ({ commit?: Parameters<typeof visit>[0] } | null)[] }
+          } | null)[]
+        } | null
+      } | null
+      if (!node) continue
+      if (node.__typename === 'Commit') visit(node as Parameters<typeof visit>[0])
+      for (const pr of node.closedByPullRequestsReferences?.nodes ?? []) {
+        for (const c of pr?.commits?.nodes ?? []) visit(c?.commit)
+      }
+    }
+    return pages
   }
 
   /** A run still in flight whose record says it was claimed under trunk delivery. */
@@ -610,6 +936,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
         { id: node.id, after: page.endCursor },
         pullsPageSchema
       )
+      notePoints(data.rateLimit)
       const more = data.node?.closedByPullRequestsReferences
       if (!more) break
       pulls.push(...more.nodes)
@@ -649,10 +976,13 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     statusCheckRollup: z.infer<typeof checks.statusCheckRollup>
     checkSuites: z.infer<typeof checks.checkSuites>
   }) {
+    const contexts = commit.statusCheckRollup?.contexts
     return ciStatus(
       {
-        contexts: (commit.statusCheckRollup?.contexts.nodes ?? []).filter((c) => c !== null),
-        checkSuites: (commit.checkSuites?.nodes ?? []).filter((s) => s !== null)
+        contexts: (contexts?.nodes ?? []).filter((c) => c !== null),
+        checkSuites: (commit.checkSuites?.nodes ?? []).filter((s) => s !== null),
+        // Paged to the end by completeRollups; a list cut short is never green.
+        complete: !contexts?.incomplete && !contexts?.pageInfo?.hasNextPage
       },
       options.ignoreChecks
     )
@@ -679,10 +1009,15 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     labelIds.set(repo.key, ids)
     const known = ids.get(name.toLowerCase())
     if (known || !create) return known ?? null
-    const which = (Object.keys(LABEL_LOOKS) as (keyof typeof LABEL_LOOKS)[]).find(
+    const which = (['ready', 'inProgress', 'human'] as const).find(
       (k) => options.labels[k] === name
     )
-    const look = which ? LABEL_LOOKS[which] : { color: 'ededed', description: '' }
+    const look =
+      name === TRACKED_LABEL
+        ? LABEL_LOOKS.tracked
+        : which
+          ? LABEL_LOOKS[which]
+          : { color: 'ededed', description: '' }
     let nodeId: string
     try {
       const res = await writer.request('POST /repos/{owner}/{repo}/labels', {
@@ -716,6 +1051,30 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     return nodeId
   }
 
+  /**
+   * Keep the tracking label in step with the record this change writes: on
+   * while the loop owes the issue anything (a run in flight, a doorbell, an
+   * interrupt), off in the write that leaves nothing owed. It rides in the
+   * change's own mutation, so it costs no request.
+   */
+  function trackingChange(change: RunChange): { add: string[]; remove: string[] } {
+    const has = issueLabels.get(change.issueId)?.has(TRACKED_LABEL.toLowerCase())
+    let owes: boolean | null = null
+    if (change.comment) {
+      const decoded = decode(change.comment.body)
+      if (decoded.kind === 'ok') {
+        const r = decoded.record
+        const undelivered = r.outbox.some((e) => e.abandonedAt === null && e.pending.length > 0)
+        owes = !r.terminal || undelivered || r.terminal.interrupt !== null
+      }
+    }
+    if (owes === null && change.addLabels?.some((l) => sameLabel(l, options.labels.inProgress)))
+      owes = true
+    if (owes === true && has !== true) return { add: [TRACKED_LABEL], remove: [] }
+    if (owes === false && has !== false) return { add: [], remove: [TRACKED_LABEL] }
+    return { add: [], remove: [] }
+  }
+
   async function apply(change: RunChange): Promise<ChangeResult> {
     const repo = allowlist.get(change.repo.key)
     if (!repo) {
@@ -723,13 +1082,14 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
         `refusing to write to ${change.repo.fullName}: it is not in the repos allowlist`
       )
     }
+    const tracking = trackingChange(change)
     const addIds: string[] = []
-    for (const name of change.addLabels ?? []) {
+    for (const name of [...(change.addLabels ?? []), ...tracking.add]) {
       const id = await labelId(repo, name, true)
       if (id) addIds.push(id)
     }
     const removeIds: string[] = []
-    for (const name of change.removeLabels ?? []) {
+    for (const name of [...(change.removeLabels ?? []), ...tracking.remove]) {
       // A label the repository doesn't have is on no issue: nothing to remove.
       const id = await labelId(repo, name, false)
       if (id) removeIds.push(id)
@@ -741,8 +1101,9 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
         reader,
         COMMENT_BODY_QUERY,
         { id: comment.id },
-        z.object({ node: z.object({ body: z.string() }).nullable() })
+        z.object({ rateLimit: rateLimitSchema, node: z.object({ body: z.string() }).nullable() })
       )
+      notePoints(current.rateLimit)
       if (current.node?.body !== comment.expectBody) {
         throw new ConflictError(
           `the status comment of ${repo.fullName}#${change.issue} changed since it was read; not overwriting it`
@@ -776,6 +1137,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     ]
     let data: Record<string, unknown> | null
     try {
+      writePoints++
       data = await writer.graphql<Record<string, unknown>>(changeMutation(parts), variables)
     } catch (error) {
       const limited = asRateLimited(error)
@@ -809,6 +1171,13 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
         aliases.filter((a) => !applied.includes(a))
       )
     }
+    const known = issueLabels.get(change.issueId)
+    if (known) {
+      for (const name of [...(change.addLabels ?? []), ...tracking.add])
+        known.add(name.toLowerCase())
+      for (const name of [...(change.removeLabels ?? []), ...tracking.remove])
+        known.delete(name.toLowerCase())
+    }
     const result = data?.comment as
       { commentEdge?: { node?: { id?: string } }; issueComment?: { id?: string } } | undefined
     return {
@@ -826,6 +1195,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       NOTICE_QUERY,
       { id: notice.issueId },
       z.object({
+        rateLimit: rateLimitSchema,
         node: z
           .object({
             comments: z
@@ -839,6 +1209,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
           .nullable()
       })
     )
+    notePoints(data.rateLimit)
     return (data.node?.comments?.nodes ?? []).some(
       (c) => c !== null && c.viewerDidAuthor && c.body.includes(notice.marker)
     )
@@ -846,34 +1217,45 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
 
   return {
     async readWorld(): Promise<World> {
+      points.spent = 0
+      writePoints = 0
+      const { reads, viewer, details } = await readAll()
+      await completeRollups(rollupsOf(details))
       const repos: RepoWorld[] = []
-      let viewer = ''
-      let rateLimit: World['rateLimit'] = null
-      for (const repo of options.repos) {
-        try {
-          const read = await readRepo(repo)
-          repos.push(read.world)
-          viewer = read.viewer
-          rateLimit = read.rateLimit ?? rateLimit
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error)
-          warn(`${repo.fullName} could not be read: ${message}`)
-          repos.push({ repo, defaultBranch: '', tracked: [], candidates: [], error: message })
+      for (const read of reads) {
+        if (read.error !== null) {
+          warn(`${read.repo.fullName} could not be read: ${read.error}`)
+          repos.push({
+            repo: read.repo,
+            defaultBranch: '',
+            tracked: [],
+            candidates: [],
+            error: read.error
+          })
+          continue
         }
+        repos.push(await assemble(read, viewer, details))
       }
       if (repos.length > 0 && repos.every((r) => r.error !== null)) {
         throw new Error(
           `no allowlisted repository could be read: ${repos.map((r) => `${r.repo.fullName}: ${r.error ?? ''}`).join('; ')}`
         )
       }
-      if (rateLimit) {
-        options.log?.info(
-          `GitHub rate limit: ${rateLimit.remaining} remaining (resets ${rateLimit.resetAt}).`
-        )
+      options.log?.info(
+        `GitHub GraphQL points: ${points.spent} spent reading the world${points.remaining !== null ? `, ${points.remaining}${points.limit !== null ? ` of ${points.limit}` : ''} left (resets ${points.resetAt ?? '?'})` : ''}.`
+      )
+      return {
+        viewer,
+        repos,
+        rateLimit:
+          points.remaining !== null
+            ? { remaining: points.remaining, resetAt: points.resetAt ?? '' }
+            : null,
+        points: { ...points }
       }
-      return { viewer, repos, rateLimit }
     },
     apply,
+    points: () => ({ ...points, spent: points.spent + writePoints }),
     findNotice,
     missingLabels(repo: RepoRef): string[] {
       const ids = labelIds.get(repo.key)
@@ -895,6 +1277,16 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
   }
 }
 
+/** Label names are case-insensitive on GitHub. */
+function sameLabel(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase()
+}
+
+/** Does a commit message reference issue #n (not #nn)? */
+function references(message: string, n: number): boolean {
+  return new RegExp(`#${n}(?!\\d)`).test(message)
+}
+
 /** GitHub's association, or NONE for one this version doesn't know (never more trust than known). */
 function asAssociation(value: string): AuthorAssociation {
   return (AUTHOR_ASSOCIATIONS as readonly string[]).includes(value)
@@ -902,11 +1294,18 @@ function asAssociation(value: string): AuthorAssociation {
     : 'NONE'
 }
 
-/** A rate-limit failure as the loop's {@link RateLimitedError}, or null. */
+/**
+ * A rate-limit failure as the loop's {@link RateLimitedError}, or null.
+ * GraphQL's spent budget is HTTP 200 with an error of type `RATE_LIMITED`
+ * (documented) or `RATE_LIMIT` (seen in 2026; the throttling plugin only
+ * knows the first, so both are checked here); REST's is 403/429 with
+ * `x-ratelimit-remaining: 0`. See docs/reference/github-graphql-costs.md.
+ */
 export function asRateLimited(error: unknown): RateLimitedError | null {
   const e = error as {
     status?: number
     message?: string
+    headers?: Record<string, string | undefined>
     response?: {
       headers?: Record<string, string | undefined>
       data?: { errors?: { type?: string }[] }
@@ -914,9 +1313,9 @@ export function asRateLimited(error: unknown): RateLimitedError | null {
     errors?: { type?: string }[]
   } | null
   if (!e) return null
-  const headers = e.response?.headers ?? {}
+  const headers = e.response?.headers ?? e.headers ?? {}
   const graphqlLimited = [...(e.errors ?? []), ...(e.response?.data?.errors ?? [])].some(
-    (x) => x.type === 'RATE_LIMITED'
+    (x) => x.type === 'RATE_LIMITED' || x.type === 'RATE_LIMIT'
   )
   const primary = (e.status === 403 || e.status === 429) && headers['x-ratelimit-remaining'] === '0'
   const secondary = (e.status === 403 || e.status === 429) && /rate limit/i.test(e.message ?? '')

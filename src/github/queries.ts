@@ -1,36 +1,52 @@
 /**
- * The GraphQL documents the adapter sends. Each is a constant so a test can
- * validate it against GitHub's schema (`@octokit/graphql-schema`).
+ * The GraphQL documents the adapter sends. Each is a constant or built by a
+ * small function so a test can validate every shape against GitHub's schema
+ * (`@octokit/graphql-schema`).
  *
- * One `WORLD_QUERY` per page reads a whole repository: the viewer, the rate
- * limit, the loop's label ids, the default branch's recent history (trunk
- * delivery), and three issue connections paginated in lockstep:
- * - `inProgress`: issues carrying the in-progress label (open or closed),
- * - `recent`: issues updated within the tracking window (a run whose label a
- *   human removed; an ended run whose doorbell is still being retried) — only
- *   those with a status comment by the loop are tracked,
- * - `ready`: open issues carrying the ready label (candidates).
- * `@include` switches a connection off once it has no next page, so N issues
- * cost ceil(N/100) requests, not three times that.
+ * GitHub prices a query by the page sizes it asks for, not by what comes
+ * back (docs/reference/github-graphql-costs.md): every connection costs the
+ * product of the `first`/`last` of the connections above it, summed, / 100,
+ * rounded, at least 1. So the world is read in two kinds of request, which
+ * the adapter pipelines (a census page and the details of the previous
+ * page's issues travel in one request):
+ * - the census (`worldQuery` with repositories): per repository, the ids of
+ *   the issues carrying the in-progress label, of those carrying the
+ *   loop's tracking label (a run whose in-progress label a human removed,
+ *   an ended run whose doorbell is still owed), of the first ready issues,
+ *   and (trunk delivery) the default branch's recent commits — flat lists,
+ *   1 request each, however many issues a page holds;
+ * - the details (`worldQuery` with ids): `nodes(ids:)` is not a connection,
+ *   so the connections inside each issue (labels, timeline, comments,
+ *   closing pull requests, their head commit's CI) are priced as if there
+ *   were one issue: about 20 requests for up to 100 issues.
+ * A quiet repository costs one census request: 1 point. Unrelated issues are
+ * never read.
  *
- * Worst-case nodes per request (GitHub's limit is 500,000): per issue 50
- * labels + 20 timeline items + 50 comments + 5 pull requests × (1 commit ×
- * (50 contexts + 20 suites)) = 470; × 100 issues × 3 connections = 141,000;
- * plus 100 trunk commits × 70 = 7,000. About 148,000.
+ * CI is read for the head commit of each closing pull request and for trunk
+ * commits that reference a tracked issue: the only commits that can be a
+ * run's work. A rollup longer than a page is read to the end with
+ * `rollupQuery`.
  */
 
+const CONTEXTS = `
+  totalCount
+  pageInfo { hasNextPage endCursor }
+  nodes {
+    __typename
+    ... on CheckRun {
+      name status conclusion detailsUrl databaseId startedAt
+      checkSuite { app { databaseId } }
+    }
+    ... on StatusContext { context state targetUrl createdAt }
+  }`
+
 const CHECKS = `
+  id
   statusCheckRollup {
     state
-    contexts(first: 50) {
-      nodes {
-        __typename
-        ... on CheckRun { name status conclusion detailsUrl }
-        ... on StatusContext { context state targetUrl }
-      }
-    }
+    contexts(first: 100) { ${CONTEXTS} }
   }
-  checkSuites(first: 20) { nodes { status conclusion workflowRun { url } } }`
+  checkSuites(first: 100) { nodes { status conclusion workflowRun { url } } }`
 
 const COMMENT = `
   id databaseId url body viewerDidAuthor isMinimized
@@ -47,8 +63,8 @@ const PULL = `
 const ISSUE = `
   id number title body url state createdAt updatedAt authorAssociation
   author { login }
-  labels(first: 50) { nodes { name } }
-  timelineItems(last: 20, itemTypes: [LABELED_EVENT, UNLABELED_EVENT, CLOSED_EVENT]) {
+  labels(first: 100) { nodes { name } }
+  timelineItems(last: 50, itemTypes: [LABELED_EVENT, UNLABELED_EVENT, CLOSED_EVENT]) {
     nodes {
       __typename
       ... on LabeledEvent { createdAt actor { login } label { name } }
@@ -59,48 +75,105 @@ const ISSUE = `
       }
     }
   }
-  comments(first: 50) {
+  comments(first: 100) {
     pageInfo { hasNextPage endCursor }
     nodes { ${COMMENT} }
   }
-  closedByPullRequestsReferences(first: 5, includeClosedPrs: true) {
+  closedByPullRequestsReferences(first: 10, includeClosedPrs: true) {
     pageInfo { hasNextPage endCursor }
     nodes { ${PULL} }
   }`
 
-const PAGE = `pageInfo { hasNextPage endCursor } nodes { ${ISSUE} }`
+const IDS = `totalCount pageInfo { hasNextPage endCursor } nodes { id number }`
 
-export const WORLD_QUERY = `
-query AfkWorld(
-  $owner: String!, $name: String!,
-  $inProgressLabel: String!, $readyLabel: String!, $humanLabel: String!,
-  $firstPage: Boolean!, $withTrunk: Boolean!, $trunkSince: GitTimestamp!,
-  $since: DateTime!,
-  $withInProgress: Boolean!, $inProgressAfter: String,
-  $withRecent: Boolean!, $recentAfter: String,
-  $withReady: Boolean!, $readyAfter: String
-) {
-  viewer { login }
-  rateLimit { cost remaining resetAt }
-  repository(owner: $owner, name: $name) {
-    defaultBranchRef @include(if: $firstPage) {
-      name
-      target {
-        ... on Commit {
-          history(since: $trunkSince, first: 100) @include(if: $withTrunk) {
-            nodes { oid url message committedDate ${CHECKS} }
-          }
-        }
-      }
+/** What one census request asks of one repository. */
+export interface CensusPart {
+  /** The first request for this repository: labels, default branch, trunk, ready issues. */
+  first: boolean
+  /** Read a page of the in-progress issues (after this cursor; null = the first page). */
+  inProgress?: string | null
+  /** Read a page of the issues carrying the tracking label. */
+  tracked?: string | null
+}
+
+/** The shape of one world request: census parts per repository (by index) and/or details. */
+export interface WorldShape {
+  repos: (CensusPart | null)[]
+  /** Read the details of issues and commits by id (`$ids`). */
+  details: boolean
+}
+
+/**
+ * One world request. Variables: `$o<i>`/`$n<i>` owner and name of
+ * repository i, `$ip<i>`/`$tr<i>` its page cursors, `$ready<i>` how many
+ * ready issues to list; shared label names, `$withTrunk`, `$trunkSince`, `$ids`.
+ */
+export function worldQuery(shape: WorldShape): string {
+  const vars: string[] = []
+  const shared = new Set<string>()
+  const fields: string[] = ['viewer { login }', 'rateLimit { cost remaining resetAt limit used }']
+  let first = false
+  shape.repos.forEach((part, i) => {
+    if (!part) return
+    vars.push(`$o${i}: String!`, `$n${i}: String!`)
+    const inner: string[] = []
+    if (part.first) {
+      first = true
+      shared.add('$inProgressLabel: String!').add('$trackedLabel: String!')
+      vars.push(`$ready${i}: Int!`)
+      inner.push(
+        `defaultBranchRef { name target { ... on Commit { history(since: $trunkSince, first: 100) @include(if: $withTrunk) { nodes { id oid url message committedDate } } } } }`,
+        'inProgressLabel: label(name: $inProgressLabel) { id name }',
+        'trackedLabel: label(name: $trackedLabel) { id name }',
+        'readyLabel: label(name: $readyLabel) { id name }',
+        'humanLabel: label(name: $humanLabel) { id name }',
+        `ready: issues(first: $ready${i}, labels: [$readyLabel], states: [OPEN], orderBy: { field: CREATED_AT, direction: ASC }) { ${IDS} }`
+      )
     }
-    inProgressLabel: label(name: $inProgressLabel) @include(if: $firstPage) { id name }
-    readyLabel: label(name: $readyLabel) @include(if: $firstPage) { id name }
-    humanLabel: label(name: $humanLabel) @include(if: $firstPage) { id name }
-    inProgress: issues(first: 100, after: $inProgressAfter, labels: [$inProgressLabel], states: [OPEN, CLOSED], orderBy: { field: CREATED_AT, direction: ASC }) @include(if: $withInProgress) { ${PAGE} }
-    recent: issues(first: 100, after: $recentAfter, filterBy: { since: $since }, states: [OPEN, CLOSED], orderBy: { field: UPDATED_AT, direction: DESC }) @include(if: $withRecent) { ${PAGE} }
-    ready: issues(first: 100, after: $readyAfter, labels: [$readyLabel], states: [OPEN], orderBy: { field: CREATED_AT, direction: ASC }) @include(if: $withReady) { ${PAGE} }
+    if (part.inProgress !== undefined) {
+      shared.add('$inProgressLabel: String!')
+      vars.push(`$ip${i}: String`)
+      inner.push(
+        `inProgress: issues(first: 100, after: $ip${i}, labels: [$inProgressLabel], states: [OPEN, CLOSED], orderBy: { field: CREATED_AT, direction: ASC }) { ${IDS} }`
+      )
+    }
+    if (part.tracked !== undefined) {
+      shared.add('$trackedLabel: String!')
+      vars.push(`$tr${i}: String`)
+      inner.push(
+        `tracked: issues(first: 100, after: $tr${i}, labels: [$trackedLabel], states: [OPEN, CLOSED], orderBy: { field: CREATED_AT, direction: ASC }) { ${IDS} }`
+      )
+    }
+    fields.push(
+      `r${i}: repository(owner: $o${i}, name: $n${i}) {\n    ${inner.join('\n    ')}\n  }`
+    )
+  })
+  vars.unshift(...shared)
+  if (first) {
+    vars.push('$readyLabel: String!', '$humanLabel: String!')
+    vars.push('$withTrunk: Boolean!', '$trunkSince: GitTimestamp!')
   }
-}`
+  if (shape.details) {
+    vars.push('$ids: [ID!]!')
+    fields.push(
+      `details: nodes(ids: $ids) {\n    __typename\n    ... on Issue { ${ISSUE} }\n    ... on Commit { oid url message committedDate ${CHECKS} }\n  }`
+    )
+  }
+  return `query AfkWorld(${vars.join(', ')}) {\n  ${fields.join('\n  ')}\n}`
+}
+
+/** The rest of long status check rollups: one alias per commit (`$c<i>` node id, `$a<i>` cursor). */
+export function rollupQuery(count: number): string {
+  const vars: string[] = []
+  const fields: string[] = ['rateLimit { cost remaining resetAt limit used }']
+  for (let i = 0; i < count; i++) {
+    vars.push(`$c${i}: ID!`, `$a${i}: String`)
+    fields.push(
+      `c${i}: node(id: $c${i}) { ... on Commit { statusCheckRollup { contexts(first: 100, after: $a${i}) { ${CONTEXTS} } } } }`
+    )
+  }
+  return `query AfkRollup(${vars.join(', ')}) {\n  ${fields.join('\n  ')}\n}`
+}
 
 /**
  * The default branch's recent history on its own: read when the delivery
@@ -109,6 +182,7 @@ query AfkWorld(
  */
 export const TRUNK_QUERY = `
 query AfkTrunk($owner: String!, $name: String!, $trunkSince: GitTimestamp!) {
+  rateLimit { cost remaining resetAt limit used }
   repository(owner: $owner, name: $name) {
     defaultBranchRef {
       target {
@@ -129,6 +203,7 @@ query AfkTrunk($owner: String!, $name: String!, $trunkSince: GitTimestamp!) {
  */
 export const PULLS_QUERY = `
 query AfkPulls($id: ID!, $after: String) {
+  rateLimit { cost remaining resetAt limit used }
   node(id: $id) {
     ... on Issue {
       closedByPullRequestsReferences(first: 25, after: $after, includeClosedPrs: true) {
@@ -142,6 +217,7 @@ query AfkPulls($id: ID!, $after: String) {
 /** The rest of a long comment thread, for an issue whose status comment wasn't on the first page. */
 export const COMMENTS_QUERY = `
 query AfkComments($id: ID!, $after: String) {
+  rateLimit { cost remaining resetAt limit used }
   node(id: $id) {
     ... on Issue {
       comments(first: 100, after: $after) {
@@ -155,6 +231,7 @@ query AfkComments($id: ID!, $after: String) {
 /** The status comment's body right before overwriting it (intent writes). */
 export const COMMENT_BODY_QUERY = `
 query AfkCommentBody($id: ID!) {
+  rateLimit { cost remaining resetAt limit used }
   node(id: $id) { ... on IssueComment { body } }
 }`
 
@@ -164,6 +241,7 @@ query AfkCommentBody($id: ID!) {
  */
 export const NOTICE_QUERY = `
 query AfkNotice($id: ID!) {
+  rateLimit { cost remaining resetAt limit used }
   node(id: $id) {
     ... on Issue {
       comments(last: 30) { nodes { body viewerDidAuthor } }

@@ -242,11 +242,22 @@ export interface RepoWorld {
   error: string | null
 }
 
+/** GraphQL points: what this tick's reads cost and what the budget had left when last seen. */
+export interface PointsReport {
+  /** Sum of `rateLimit { cost }` of the tick's queries. */
+  spent: number
+  remaining: number | null
+  limit: number | null
+  resetAt: string | null
+}
+
 export interface World {
   /** The loop's own login (as comment authors show it). */
   viewer: string
   repos: RepoWorld[]
   rateLimit: { remaining: number; resetAt: string } | null
+  /** Points spent reading and left, when the adapter knows them. */
+  points?: PointsReport
 }
 
 /** All of one run's writes in a tick: one request where the adapter can. */
@@ -277,6 +288,8 @@ export interface ChangeResult {
 export interface GitHubPort {
   /** The whole world of the allowlisted repositories. Throws only if nothing at all could be read. */
   readWorld(): Promise<World>
+  /** Points spent so far this tick (reads and writes) and left, as last seen; null if unknown. */
+  points?(): PointsReport | null
   /** Apply one run's changes, in order: comment, labels, close. */
   apply(change: RunChange): Promise<ChangeResult>
   /**

@@ -5,6 +5,7 @@
 import { formatDuration } from '../core/checklist.js'
 import type { Phase } from '../core/types.js'
 import type { PermissionFailure } from './effects.js'
+import type { PointsReport } from './ports.js'
 
 /** What happened to one run this tick. */
 export interface RunRow {
@@ -42,6 +43,10 @@ export interface TickReport {
   plan: string[]
   /** Notifications that ran out of retries. */
   undeliverable: { repo: string; issue: number; kind: string; error: string | null }[]
+  /** GitHub GraphQL points: spent this tick (reads' rateLimit.cost + 1 per write) and left. */
+  points?: PointsReport | null
+  /** Why the tick claimed nothing new or left runs for the next tick (points), if it did. */
+  budget?: string | null
   /** The loop's labels created this tick (`owner/name: label`). */
   labelsCreated: string[]
   /** Writes GitHub refused for lack of permission: they fail the step. */
@@ -75,6 +80,11 @@ export function tickCounts(report: TickReport): TickCounts {
       count((r) => r.error !== null) + report.repoErrors.length + report.permissionFailures.length
   }
 }
+
+/** Rows listed one by one in the job summary; past this, the rest are summarised. */
+export const SUMMARY_ROWS = 300
+/** GitHub refuses a job summary over 1 MiB; stay well under it. */
+export const SUMMARY_BYTES = 1_000_000
 
 /** The `runs` output: the decisions, without presentation. */
 export function runsOutput(report: TickReport): string {
@@ -112,7 +122,12 @@ export function summaryLine(report: TickReport): string {
     `${c.released} released`
   ]
   const errors = c.errors
+  const p = report.points
   const tail = [
+    p
+      ? `${p.spent} GitHub point(s) spent${p.remaining !== null ? `, ${p.remaining} left` : ''}`
+      : null,
+    report.budget ? 'claims held back by the points budget' : null,
     errors > 0 ? `${errors} error(s)` : null,
     report.writesStopped ? 'writes stopped by the rate limit' : null,
     report.dryRun ? 'dry run' : null
@@ -125,15 +140,37 @@ export function summaryMarkdown(report: TickReport): string {
   const lines = [`### afk-loop tick (${report.mode}${report.dryRun ? ', dry run' : ''})`, '']
   lines.push(summaryLine(report), '')
   if (report.rows.length > 0) {
+    // Past a few hundred rows, list what needs eyes (errors, anything but a
+    // wait) first, and count the rest by action: the summary stays readable
+    // and under GitHub's 1 MiB limit however many runs are in flight.
+    const shown =
+      report.rows.length <= SUMMARY_ROWS
+        ? report.rows
+        : [...report.rows]
+            .map((r, i) => ({ r, i, rank: r.error ? 0 : r.action === 'WAIT' ? 2 : 1 }))
+            .sort((a, b) => a.rank - b.rank || a.i - b.i)
+            .slice(0, SUMMARY_ROWS)
+            .sort((a, b) => a.i - b.i)
+            .map((x) => x.r)
     lines.push('| issue | phase | action | reason | attempts | elapsed | agent | note |')
     lines.push('|---|---|---|---|---|---|---|---|')
-    for (const r of report.rows) {
+    for (const r of shown) {
       const agent = r.threadId ? (r.threadUrl ? `[${r.threadId}](${r.threadUrl})` : r.threadId) : ''
       const action = TERMINAL_WORDS[r.action]
         ? `${r.action} (${TERMINAL_WORDS[r.action]})`
         : r.action
       lines.push(
         `| [${r.repo}#${r.issue}](${r.url}) | ${r.phase ?? ''} | ${action} | ${r.reason} | ${r.attempts}/${r.maxAttempts} | ${r.elapsedSeconds === null ? '' : formatDuration(r.elapsedSeconds)} | ${agent} | ${cell([r.note, r.error ? `error: ${r.error}` : null].filter(Boolean).join('; '))} |`
+      )
+    }
+    if (shown.length < report.rows.length) {
+      const rest = new Map<string, number>()
+      const listed = new Set(shown)
+      for (const r of report.rows)
+        if (!listed.has(r)) rest.set(r.action, (rest.get(r.action) ?? 0) + 1)
+      lines.push(
+        '',
+        `…and ${report.rows.length - shown.length} more run(s) not listed: ${[...rest.entries()].map(([a, n]) => `${n} ${a}`).join(', ')} (every run is in the \`runs\` output).`
       )
     }
     lines.push('')
@@ -150,6 +187,14 @@ export function summaryMarkdown(report: TickReport): string {
   }
   for (const e of report.repoErrors) lines.push('', `**${e.repo} could not be read:** ${e.error}`)
   if (report.agentError) lines.push('', `**Agent status unavailable:** ${report.agentError}`)
+  if (report.points) {
+    const p = report.points
+    lines.push(
+      '',
+      `GitHub GraphQL points: ${p.spent} spent this tick${p.remaining !== null ? `; ${p.remaining}${p.limit !== null ? ` of ${p.limit}` : ''} left` : ''}${p.resetAt ? ` (resets ${p.resetAt})` : ''}.`
+    )
+  }
+  if (report.budget) lines.push('', `**Points budget:** ${report.budget}`)
   if (report.writesStopped) lines.push('', `**Writes stopped:** ${report.writesStopped}`)
   for (const u of report.undeliverable) {
     lines.push(
@@ -161,7 +206,16 @@ export function summaryMarkdown(report: TickReport): string {
   if (report.plan.length > 0) {
     lines.push('', '**Dry run: would have done**', '', ...report.plan.map((p) => `- ${p}`))
   }
-  return lines.join('\n')
+  return fitSummary(lines.join('\n'))
+}
+
+/** Cut a summary that would still pass GitHub's limit (very long notes), saying so. */
+function fitSummary(text: string): string {
+  if (Buffer.byteLength(text, 'utf8') <= SUMMARY_BYTES) return text
+  const note = '\n\n…(cut to stay under GitHub’s 1 MiB job-summary limit)'
+  let cut = text.slice(0, SUMMARY_BYTES - 1000)
+  while (Buffer.byteLength(cut + note, 'utf8') > SUMMARY_BYTES) cut = cut.slice(0, -1000)
+  return cut + note
 }
 
 function cell(text: string): string {

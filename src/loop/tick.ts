@@ -10,9 +10,18 @@
  *    tick goes on with the others.
  * 4. Poll (only in `mode: on`): create the loop's labels a repository lacks
  *    (so a maintainer has `ready-for-agent` to put on issues from the first
- *    tick on), then claim candidates up to the caps.
- * 5. Report: a row per run, totals, warnings, what a dry run would do, and
- *    the writes GitHub refused for lack of permission (which fail the step).
+ *    tick on), then claim candidates up to the caps — and up to what
+ *    GitHub's points left can pay for (see {@link affordableClaims}).
+ * 5. Report: a row per run, totals, warnings, the points spent and left,
+ *    what a dry run would do, and the writes GitHub refused for lack of
+ *    permission (which fail the step).
+ *
+ * Budget: GitHub prices GraphQL in points (1,000 an hour for GITHUB_TOKEN,
+ * shared with the repository's other workflows). The world read reports
+ * what it cost and what is left. In-flight runs come first: a run is only
+ * started when a whole step of it still fits ({@link RUN_POINTS}), so the
+ * tick never stops between the writes of one change; claims spend only what
+ * is left after every in-flight run has its share.
  *
  * The tick reads time once, at its start, through the Clock port.
  */
@@ -56,6 +65,24 @@ export interface TickDeps {
 
 const UNKNOWN_SNAPSHOT: AgentSnapshot = { status: () => null, error: null }
 
+/** The most points one run's step spends: an intent write, a re-read, a result write. */
+export const RUN_POINTS = 3
+/** What a claim spends: the claim write, a re-read and the dispatch's result write. */
+export const CLAIM_POINTS = 3
+/** Points always left for the repository's other workflows and the next tick's read. */
+export const POINTS_FLOOR = 10
+
+/**
+ * How many new runs the points left can pay for, after every in-flight run
+ * was given one point (most wait and write nothing; those that change write
+ * about one) and the floor is kept. Unknown points (no GraphQL budget
+ * reported) don't limit claims.
+ */
+export function affordableClaims(remaining: number | null, inFlight: number): number {
+  if (remaining === null) return Number.POSITIVE_INFINITY
+  return Math.max(0, Math.floor((remaining - inFlight - POINTS_FLOOR) / CLAIM_POINTS))
+}
+
 /** Run one tick. Throws only when the world could not be read at all. */
 export async function tick(settings: TickSettings, deps: TickDeps): Promise<TickReport> {
   const now = deps.clock.now()
@@ -90,6 +117,9 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
   if (snapshot.error) warn(`The agent's status could not be read this tick: ${snapshot.error}`)
   if (snapshot.error && snapshot.unavailable) effects.agentUnavailable = snapshot.error
 
+  const pointsLeft = (): number | null =>
+    deps.github.points?.()?.remaining ?? world.points?.remaining ?? null
+  let budgetNote: string | null = null
   const rows: RunRow[] = []
   const touched = new Set<string>()
   const inFlight = { total: 0, perRepo: new Map<string, number>() }
@@ -97,6 +127,12 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
     if (repoWorld.error !== null) continue
     const watchRepo = async (): Promise<void> => {
       for (const issue of repoWorld.tracked) {
+        // Start a run's step only if all of its writes fit: never stop between them.
+        const left = pointsLeft()
+        if (!effects.writesStopped && left !== null && left < RUN_POINTS) {
+          effects.writesStopped = `GitHub's GraphQL points are spent (${left} left): the remaining runs are driven next tick`
+          budgetNote = effects.writesStopped
+        }
         const ctx = {
           settings,
           repo: repoWorld.repo,
@@ -136,11 +172,21 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
   const labelsCreated =
     settings.mode === 'on' ? await createMissingLabels(world.repos, deps.github, effects, warn) : []
 
-  if (settings.mode === 'on' && !effects.writesStopped) {
+  const claims = affordableClaims(pointsLeft(), inFlight.total)
+  const pending = world.repos.reduce((n, r) => n + (r.error === null ? r.candidates.length : 0), 0)
+  if (settings.mode === 'on' && !effects.writesStopped && claims === 0 && pending > 0) {
+    budgetNote = `Claimed nothing new: ${pointsLeft() ?? 0} GitHub points left, and the ${inFlight.total} run(s) in flight come first (a claim needs ${CLAIM_POINTS}, ${POINTS_FLOOR} are kept in reserve).`
+    warn(budgetNote)
+  }
+  if (settings.mode === 'on' && !effects.writesStopped && claims > 0) {
     rows.push(
       ...(await pollCandidates({
         settings,
-        limits: settings,
+        limits: {
+          maxConcurrent: Math.min(settings.maxConcurrent, inFlight.total + claims),
+          maxConcurrentPerRepo: settings.maxConcurrentPerRepo,
+          trustedAssociations: settings.trustedAssociations
+        },
         repos: world.repos,
         inFlight,
         touched,
@@ -162,6 +208,8 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
     writesStopped: effects.writesStopped,
     plan: effects.plan,
     undeliverable,
+    points: deps.github.points?.() ?? world.points ?? null,
+    budget: budgetNote,
     labelsCreated,
     permissionFailures: effects.permissionFailures
   }
