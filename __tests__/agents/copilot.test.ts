@@ -234,6 +234,12 @@ describe('Copilot backend against the sandbox agent tasks API', () => {
       const snapshot = await w.agent().snapshot([{ repo, threadId: 'x' }])
       expect(snapshot.unavailable).toBe(true)
       expect(snapshot.error).toMatch(/does not offer agent tasks/)
+      const check = await w.agent().check!([repo])
+      expect(check.reach).toEqual({
+        ok: false,
+        detail: expect.stringMatching(/does not offer agent tasks/)
+      })
+      expect(check.repos[0]?.ok).toBe(false)
     } finally {
       await w.sandbox.close()
     }

@@ -176,6 +176,13 @@ describe('untrusted issue text in prompts', () => {
     )
   })
 
+  it('keeps hidden text out after characters whose lowercase is longer (İ), the counterexample fast-check found', () => {
+    for (const lead of ['İ', 'İİİ', 'ẞİ']) {
+      expectContained(promptFor('', `${lead}<script>${SECRET}</script>`))
+      expect(stripHiddenText(`${lead}<script>${SECRET}</script> after`)).toBe(`${lead} after`)
+    }
+  })
+
   it('removes each hidden form on its own, keeping the visible text around it', () => {
     for (const form of HIDDEN_FORMS) {
       const out = stripHiddenText(`before ${form(SECRET)} after`)

@@ -277,7 +277,10 @@ export function createCopilotAgent(options: CopilotAgentOptions): AgentPort {
           })
         } catch (error) {
           const explained = explain(repo, error)
-          if ((error as HttpError).status === 401) reach = { ok: false, detail: explained.message }
+          const status = (error as HttpError).status
+          // A rejected token, or no agent tasks API at all, concerns the backend as a whole.
+          if (status === 401 || status === 404 || networkCause(error))
+            reach = { ok: false, detail: explained.message }
           results.push({ repo: repo.fullName, ok: false, detail: explained.message })
         }
       }

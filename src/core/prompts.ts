@@ -208,7 +208,9 @@ function htmlEnd(text: string, i: number, lower: string): number {
 
 /** Remove every HTML construct GitHub doesn't show (tags keep their text). */
 function stripHtml(text: string): string {
-  const lower = text.toLowerCase()
+  // ASCII only: a full toLowerCase changes some strings' length (İ → i̇), and
+  // `lower` must index like `text`. Tag names are ASCII.
+  const lower = text.replace(/[A-Z]+/g, (s) => s.toLowerCase())
   let out = ''
   let from = 0
   let i = text.indexOf('<')

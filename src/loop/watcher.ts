@@ -10,6 +10,9 @@
  *    in-progress label, an added human label, a trusted author's pull
  *    request). The loop interrupts the agent, says so in the comment, and
  *    rings nothing. Outsiders' pull requests are noted on the row and ignored.
+ *    Which of these applies — skip, hand back, release, finish, stop, drive —
+ *    is one ordered rule table, `core/triage.ts`; this file gathers its facts
+ *    and does the I/O of the route it picks.
  * 3. Reconcile a leftover dispatch intent (a tick died between writing the
  *    intent and recording its result): look the keyed thread up before ever
  *    dispatching again.
@@ -29,6 +32,7 @@
  */
 import { decode, type OutboxEntry, type RecordSeal, type RunRecord } from '../core/bookkeeping.js'
 import { recordProblem, repositoryUrl } from '../core/record-checks.js'
+import { triage } from '../core/triage.js'
 import { noticeBody, noticeMarker, REASON_TEXT } from '../core/checklist.js'
 import {
   detectTakeover,
@@ -202,7 +206,11 @@ export class CommentWriter {
   }
 }
 
-/** Drive one tracked issue one step. Throws only on an unexpected failure. */
+/**
+ * Drive one tracked issue one step: gather the triage facts, let
+ * `core/triage.ts` pick the route, do that route's I/O. Throws only on an
+ * unexpected failure.
+ */
 export async function stepRun(ctx: RunContext): Promise<RunRow> {
   const { issue, settings } = ctx
   for (const forged of issue.forgedComments) {
@@ -212,68 +220,93 @@ export async function stepRun(ctx: RunContext): Promise<RunRow> {
   }
   const inProgress = hasLabel(issue.labels, settings.labels.inProgress)
   const comment = issue.statusComment
+  const untouched = comment && !comment.editedByOther ? comment : null
+  const moved = untouched ? transferredHere(ctx, untouched) : null
+  const decoded =
+    untouched && !moved ? decode(untouched.body, sealFor(settings, ctx.repo, issue)) : null
+  const readable =
+    decoded?.kind === 'ok' && recordMatches(decoded.record, ctx.repo, issue.number)
+      ? decoded.record
+      : null
+  const problem = readable
+    ? recordProblem(readable, {
+        repo: ctx.repo.key,
+        issue: issue.number,
+        issueUrl: issue.url,
+        now: ctx.now,
+        labelledAt: labelledAt(issue, settings.labels.inProgress)
+      })
+    : null
+  const record = problem ? null : readable
+  const evidence = record
+    ? {
+        run: runEvidence(record),
+        labels: settings.labels,
+        trustedAssociations: settings.trustedAssociations
+      }
+    : null
+  const takeover = record && evidence && !record.terminal ? detectTakeover(issue, evidence) : null
+  // Why the record isn't trusted, in words (for the hand-back or the skip note).
+  const why =
+    decoded?.kind === 'unverified'
+      ? decoded.reason
+      : (problem ??
+        (decoded?.kind === 'corrupt' ? decoded.reason : 'the record belongs to another issue'))
 
-  if (!comment) {
-    if (!inProgress) return skipRow(ctx, 'no status comment of the loop')
-    return handBackUntrusted(ctx, null, 'record-missing', null)
-  }
-  if (comment.editedByOther) {
-    if (!inProgress) return skipRow(ctx, 'status comment edited by someone else; not in progress')
-    return handBackUntrusted(
-      ctx,
-      comment,
-      'record-edited',
-      comment.editor ? `(edited by @${comment.editor})` : null
-    )
-  }
-  const moved = transferredHere(ctx, comment)
-  if (moved === 'unconfirmed') {
-    return skipRow(ctx, 'its record names another repository that could not be read this tick')
-  }
-  if (moved) return releaseTransferred(ctx, comment, moved.record, moved.origin)
-  const decoded = decode(comment.body, sealFor(settings, ctx.repo, issue))
-  if (decoded.kind === 'unverified') {
-    if (!inProgress) return skipRow(ctx, `status comment not trusted: ${decoded.reason}`)
-    return handBackUntrusted(ctx, comment, 'record-unverified', `(${decoded.reason})`)
-  }
-  const record = decoded.kind === 'ok' ? decoded.record : null
-  if (!record || !recordMatches(record, ctx.repo, issue.number)) {
-    if (!inProgress) return skipRow(ctx, 'unreadable status comment; not in progress')
-    const why = decoded.kind === 'corrupt' ? decoded.reason : 'the record belongs to another issue'
-    return handBackUntrusted(ctx, comment, 'record-corrupt', `(${why})`)
-  }
-  const problem = recordProblem(record, {
-    repo: ctx.repo.key,
-    issue: issue.number,
-    issueUrl: issue.url,
-    now: ctx.now,
-    labelledAt: labelledAt(issue, settings.labels.inProgress)
+  const rule = triage({
+    inProgress,
+    comment: !comment ? 'missing' : comment.editedByOther ? 'edited' : 'present',
+    transfer: moved === 'unconfirmed' ? 'unconfirmed' : moved ? 'confirmed' : 'none',
+    record: decoded?.kind === 'unverified' || problem ? 'unverified' : record ? 'ok' : 'corrupt',
+    ended: record?.terminal != null,
+    unfinishedClaim: record ? record.threads.length === 0 && record.intent?.attempt === 0 : false,
+    takeover: takeover !== null,
+    stopping: settings.mode === 'stop'
   })
-  if (problem) {
-    if (!inProgress) return skipRow(ctx, `status comment not trusted: ${problem}`)
-    return handBackUntrusted(ctx, comment, 'record-unverified', `(${problem})`)
-  }
 
-  if (record.terminal) return finishRun(ctx, comment, record)
-  if (record.threads.length === 0 && record.intent?.attempt === 0 && !inProgress) {
-    // A claim that died after writing its comment and before swapping the
-    // labels: nothing was dispatched, and the poller resumes it.
-    return skipRow(ctx, 'claim not finished; the poller resumes it', record)
+  switch (rule.route) {
+    case 'skip':
+      return skipRow(
+        ctx,
+        rule.reason === undefined && rule.row === 7
+          ? `${rule.note ?? ''}: ${why}`
+          : (rule.note ?? ''),
+        record
+      )
+    case 'hand-back-untrusted': {
+      const detail =
+        rule.reason === 'record-edited'
+          ? comment?.editor
+            ? `(edited by @${comment.editor})`
+            : null
+          : rule.reason === 'record-missing'
+            ? null
+            : `(${why})`
+      return handBackUntrusted(ctx, comment, rule.reason ?? 'record-corrupt', detail)
+    }
+    case 'release-transferred':
+      if (!untouched || !moved || moved === 'unconfirmed') break
+      return releaseTransferred(ctx, untouched, moved.record, moved.origin)
+    case 'finish':
+      if (!untouched || !record) break
+      return finishRun(ctx, untouched, record)
+    case 'release':
+      if (!untouched || !record || !takeover) break
+      return release(ctx, untouched, record, takeover.reason, takeover.detail)
+    case 'emergency-stop':
+    case 'drive': {
+      if (!untouched || !record || !evidence) break
+      const result =
+        rule.route === 'emergency-stop'
+          ? await emergencyStop(ctx, untouched, record)
+          : await drive(ctx, untouched, record)
+      const ignored = ignoredNote(ignoredPullRequests(issue, evidence))
+      return ignored
+        ? { ...result, note: [result.note, ignored].filter(Boolean).join('; ') }
+        : result
+    }
   }
-
-  const evidence = {
-    run: runEvidence(record),
-    labels: settings.labels,
-    trustedAssociations: settings.trustedAssociations
-  }
-  const takeover = detectTakeover(issue, evidence)
-  if (takeover) return release(ctx, comment, record, takeover.reason, takeover.detail)
-  const result =
-    settings.mode === 'stop'
-      ? await emergencyStop(ctx, comment, record)
-      : await drive(ctx, comment, record)
-  const ignored = ignoredNote(ignoredPullRequests(issue, evidence))
-  return ignored ? { ...result, note: [result.note, ignored].filter(Boolean).join('; ') } : result
+  throw new Error(`triage row ${rule.row} (${rule.route}) without the facts it needs`)
 }
 
 /**
