@@ -10,7 +10,9 @@
  *   updated issues add 0 points;
  * - requests ≤ one census + a page of details per 100 runs + the agent's
  *   snapshot; an unchanged tick writes nothing; counts are the same every tick;
- * - N = 1000 in one repository under 2 s.
+ * - N = 1000 in one repository under 2 s;
+ * - every input check and the hidden-text stripper scale linearly: ten times
+ *   the input costs at most 40 times as long (about 10 when linear).
  *
  *   npm run bench                 # the full grid, 20 ms, 5 samples, a changing tick
  *   npm run bench -- --small      # the small cases, 1 sample (CI)
@@ -28,6 +30,7 @@ import {
   type BenchCase,
   type CaseResult
 } from '../sandbox/bench.js'
+import { MAX_SCALING_RATIO, measureScaling } from '../sandbox/linear-time.js'
 
 const small = process.argv.includes('--small')
 const latencyMs = 20
@@ -134,6 +137,25 @@ if (!small) {
       })
   )
 }
+// Input checks and hidden-text stripping scale linearly (a ratio, not a wall-clock limit).
+const scaling = measureScaling()
+for (const s of scaling) {
+  if (s.ratio > MAX_SCALING_RATIO)
+    problems.push(
+      `${s.name}: 10× the input took ${s.ratio.toFixed(1)}× as long (linear ≈ 10, limit ${MAX_SCALING_RATIO})`
+    )
+}
+lines.push(
+  '',
+  '### Input checks scale linearly',
+  '',
+  '| check | 20,000 chars, ms | 200,000 chars, ms | ratio (linear ≈ 10) |',
+  '|---|---:|---:|---:|',
+  ...scaling.map(
+    (s) =>
+      `| ${s.name} | ${s.smallMs.toFixed(1)} | ${s.largeMs.toFixed(1)} | ${s.ratio.toFixed(1)} |`
+  )
+)
 console.log(lines.join('\n'))
 if (problems.length) {
   console.error(`\nbench: ${problems.length} target(s) missed:\n${problems.join('\n')}`)

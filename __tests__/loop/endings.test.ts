@@ -399,6 +399,26 @@ describe('14.9 max-concurrent counts the runs of repositories it couldn’t read
     expect(next.rows.find((r) => r.issue === 2)?.action).toBe('CLAIM')
   })
 
+  it('the points budget and the unreadable repository’s share are separate limits', async () => {
+    const world = makeWorld()
+    world.addRepo('octo/a')
+    world.addIssue('octo/b', 2)
+    world.addIssue('octo/b', 3)
+    world.unreadable.add('octo/a')
+    const read = world.github.readWorld
+    // Points for exactly one claim (a claim needs 3; 10 are kept in reserve).
+    world.github.readWorld = async () => ({ ...(await read()), points: { remaining: 13 } }) as never
+    const report = await tick(
+      defaultSettings({ maxConcurrent: 5, maxConcurrentPerRepo: 2 }),
+      world.ports()
+    )
+    expect(report.rows.map((r) => [r.issue, r.action])).toEqual([
+      [2, 'CLAIM'],
+      [3, 'SKIP']
+    ])
+    expect(report.rows[1]?.note).toMatch(/points left this tick pay for 1 claim/)
+  })
+
   it('with room beyond the unreadable repository’s share, claims go on', async () => {
     const world = makeWorld()
     world.addRepo('octo/a')

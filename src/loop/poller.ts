@@ -50,6 +50,8 @@ export interface PollerLimits {
   maxConcurrent: number
   maxConcurrentPerRepo: number
   trustedAssociations: AuthorAssociation[]
+  /** At most this many claims this tick (what GitHub's points left can pay for); none = no limit. */
+  maxClaims?: number
 }
 
 export interface PollerInput {
@@ -81,6 +83,7 @@ export async function pollCandidates(input: PollerInput): Promise<RunRow[]> {
   const unreadable = input.repos.filter((w) => w.error !== null).length
   const reserved = unreadable * Math.min(limits.maxConcurrentPerRepo, limits.maxConcurrent)
   let total = input.inFlight.total + reserved
+  let claimed = 0
   const perRepo = new Map(input.inFlight.perRepo)
 
   for (const { world, candidate } of queue) {
@@ -114,6 +117,10 @@ export async function pollCandidates(input: PollerInput): Promise<RunRow[]> {
       )
       continue
     }
+    if (limits.maxClaims !== undefined && claimed >= limits.maxClaims) {
+      skip(`waiting: GitHub's points left this tick pay for ${limits.maxClaims} claim(s)`)
+      continue
+    }
     if ((perRepo.get(repo.key) ?? 0) >= limits.maxConcurrentPerRepo) {
       skip(`waiting: max-concurrent-per-repo (${limits.maxConcurrentPerRepo}) runs in flight`)
       continue
@@ -142,6 +149,7 @@ export async function pollCandidates(input: PollerInput): Promise<RunRow[]> {
     }
     // A claim that failed part-way still holds (or may hold) the slot.
     total++
+    claimed++
     perRepo.set(repo.key, (perRepo.get(repo.key) ?? 0) + 1)
   }
   return rows

@@ -183,9 +183,10 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
       ...(await pollCandidates({
         settings,
         limits: {
-          maxConcurrent: Math.min(settings.maxConcurrent, inFlight.total + claims),
+          maxConcurrent: settings.maxConcurrent,
           maxConcurrentPerRepo: settings.maxConcurrentPerRepo,
-          trustedAssociations: settings.trustedAssociations
+          trustedAssociations: settings.trustedAssociations,
+          maxClaims: claims
         },
         repos: world.repos,
         inFlight,
