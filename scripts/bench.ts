@@ -133,7 +133,7 @@ if (!small) {
       .map((r) => {
         const c = r.changing
         if (!c) return ''
-        return `| ${r.runs} | ${r.repos} | ${c.changed} | ${c.points} | ${c.graphqlReads} | ${c.restReads} | ${c.agentReads} | ${c.writes} | ${ms(c.wallMs)} | ~${Math.max(0, c.writes - 1)} s | ${ms(c.peakRssMiB)} |`
+        return `| ${r.runs}${r.unrelated ? ` (+${r.unrelated} unrelated)` : ''} | ${r.repos} | ${c.changed} | ${c.points} | ${c.graphqlReads} | ${c.restReads} | ${c.agentReads} | ${c.writes} | ${ms(c.wallMs)} | ~${Math.max(0, c.writes - 1)} s | ${ms(c.peakRssMiB)} |`
       })
   )
 }

@@ -3,17 +3,14 @@
  * config. Kept apart from main.ts so the action's flow can be tested with
  * fakes; nothing here runs when the loop is off.
  *
- * The tracking windows bound what the GitHub adapter reads beyond the issues
- * that carry the in-progress label: a run can last `max-runtime`, and its
- * doorbell may be retried for 24 hours after it ends, so issues the loop
- * commented on within `max-runtime + 25h` stay in view (a human removing the
- * label mid-run is still seen as a takeover; an undelivered doorbell is still
- * retried). Trunk commits are read from the claim window only.
+ * The GitHub adapter finds the loop's issues by label (in progress, and its
+ * tracking label while a doorbell is owed), not by recent activity; it reads
+ * ready issues only up to the free `max-concurrent` slots. Trunk commits are
+ * read from the claim window only.
  */
 import * as core from '@actions/core'
 import { createAgent } from './agents/index.js'
 import type { Config } from './config.js'
-import { GIVE_UP_AFTER_SECONDS } from './core/outbox.js'
 import { createOctokit, type ClientOptions } from './github/client.js'
 import { createGitHubAdapter } from './github/adapter.js'
 import type { Adapters } from './main.js'
@@ -38,7 +35,6 @@ export function createAdapters(config: Config, clientOptions: ClientOptions = {}
     delivery: config.delivery,
     ignoreChecks: config.ignoreChecks,
     now,
-    trackWindowSeconds: config.policy.maxRuntimeSeconds + GIVE_UP_AFTER_SECONDS + HOUR,
     trunkWindowSeconds: config.policy.maxRuntimeSeconds + HOUR,
     maxConcurrent: config.maxConcurrent,
     maxConcurrentPerRepo: config.maxConcurrentPerRepo,

@@ -1,27 +1,36 @@
 /**
- * The GitHub port: the whole world of the allowlisted repositories in one
- * GraphQL query per 100 issues per repository, and each run's writes in one
- * mutation document.
+ * The GitHub port: the whole world of the allowlisted repositories in a few
+ * GraphQL points, and each run's writes in one mutation document.
  *
- * Reads (`readWorld`):
- * 1. Per repository, `WORLD_QUERY` page after page, its three issue
- *    connections in lockstep (see queries.ts), validated with zod; an issue
- *    that doesn't parse is dropped with a warning, not the whole repository.
- * 2. Per issue, the status comment is the first comment by the loop's own
+ * Reads (`readWorld`), priced by GitHub's formula (docs/reference/
+ * github-graphql-costs.md):
+ * 1. A census of every repository in one request (`worldQuery`): the points
+ *    left, label ids, and the ids of the issues carrying the in-progress or
+ *    the tracking label, of the first ready issues and (trunk delivery) of
+ *    recent default-branch commits. Flat lists: 1 point for the lot.
+ * 2. The details of those issues by `nodes(ids:)`, 100 a request, riding
+ *    with the next census page: in-flight issues first, candidates only up to
+ *    the free slots, trunk commits that reference a tracked issue. 1 point
+ *    per 100. An issue that doesn't parse is dropped with a warning, not the
+ *    whole repository.
+ * 3. Per issue, the status comment is the first comment by the loop's own
  *    identity (`viewerDidAuthor`), not minimized, carrying the record marker.
- *    If it isn't on the first page of comments and there are more, the rest
- *    of the thread is read (the only extra request an issue can cost).
+ *    If it isn't on the first page of comments, the rest of the thread is
+ *    read; the same for more than ten closing pull requests, and for a CI
+ *    rollup longer than a page (a verdict never comes from part of a list).
  *    Look-alikes by anyone else are reported as forged; an edit of the
  *    loop's comment by anyone else is reported as tampering.
- * 3. CI per commit by ci.ts; which commit counts is the loop's decision.
+ * 4. CI per commit by ci.ts; which commit counts is the loop's decision.
  * A repository that can't be read carries an `error`; only when none can be
- * read does `readWorld` throw.
+ * read does `readWorld` throw. Every query asks for `rateLimit`: the points
+ * spent and left are logged and reported (`points()`).
  *
  * Writes (`apply`): refused before any request outside the allowlist; a
  * comment carrying an intent is re-read right before it is overwritten and a
  * changed body is refused; then one mutation document (comment, labels,
- * close), whose parts are checked one by one. Labels that don't exist yet are
- * created (REST) the first time they are added.
+ * close), whose parts are checked one by one. The tracking label rides in
+ * the same document, kept in step with the record written. Labels that don't
+ * exist yet are created (REST) the first time they are added.
  */
 import { z } from 'zod'
 import { decode, MARKER } from '../core/bookkeeping.js'

@@ -178,9 +178,10 @@ export interface LabelEventFact {
 }
 
 /**
- * An issue the loop may be driving: it carries the in-progress label, or a
- * status comment of the loop's that was updated recently (so a run whose
- * label a human removed, or whose doorbell still waits, is still seen).
+ * An issue the loop may be driving: it carries the in-progress label, or the
+ * loop's tracking label and a status comment of the loop's (so a run whose
+ * in-progress label a human removed, or whose doorbell still waits, is still
+ * seen; the adapter keeps the tracking label while the record owes anything).
  */
 export interface TrackedIssue {
   /** GraphQL node id, for mutations. */
