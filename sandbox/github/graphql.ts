@@ -290,6 +290,10 @@ function pullView(
     isDraft: pull.isDraft,
     merged: pull.state === 'MERGED',
     mergedAt: pull.mergedAt,
+    mergeCommit: () => {
+      const merged = pull.mergeCommitOid ? repo.commits.get(pull.mergeCommitOid) : undefined
+      return merged ? commitView(ctx.store, repo, merged) : null
+    },
     isCrossRepository: pull.isCrossRepository,
     headRepository: () => (headRepo ? repoView(ctx, headRepo) : null),
     authorAssociation: pull.authorAssociation,

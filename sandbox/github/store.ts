@@ -82,6 +82,8 @@ export interface SandboxPullRequest {
   authorAssociation: string
   state: 'OPEN' | 'CLOSED' | 'MERGED'
   mergedAt: string | null
+  /** The commit the merge made on the base branch (a merge or a squash commit). */
+  mergeCommitOid: string | null
   isDraft: boolean
   /** Issue numbers this pull request closes (closing keywords). */
   closes: number[]
@@ -441,29 +443,39 @@ export class GitHubStore {
 
   /**
    * Merge a pull request into its base. Merging into the default branch
-   * closes the issues its body's closing keywords name, the pull request as
-   * the ClosedEvent's closer, the merger as its actor.
+   * closes the issues its body's closing keywords name, the merger as the
+   * ClosedEvent's actor. Its closer is the pull request for a merge commit;
+   * for a squash merge GitHub reads the closing keywords from the squash
+   * commit's message (which carries the pull request's body), so the closer
+   * is that commit — a real-world shape the loop must still call a delivery.
    */
-  mergePullRequest(fullName: string, number: number, actor: string): SandboxCommit {
+  mergePullRequest(
+    fullName: string,
+    number: number,
+    actor: string,
+    method: 'merge' | 'squash' = 'merge'
+  ): SandboxCommit {
     const repo = this.repo(fullName)
     const pull = repo.pulls.find((p) => p.number === number)
     if (!pull) throw new Error(`sandbox: no pull request ${fullName}#${number}`)
     if (pull.state !== 'OPEN') throw new Error(`sandbox: ${fullName}#${number} is not open`)
     const at = this.now()
-    const merge = this.pushCommit(
-      repo,
-      fullName,
-      pull.baseRefName,
-      `Merge pull request #${number} from ${pull.headRepository ?? 'a deleted fork'}/${pull.headRefName}\n\n${pull.title}`,
-      actor
-    )
+    const closing = pull.closes.map((n) => `Closes #${n}`).join('\n')
+    const message =
+      method === 'squash'
+        ? `${pull.title} (#${number})\n\n${closing}`
+        : `Merge pull request #${number} from ${pull.headRepository ?? 'a deleted fork'}/${pull.headRefName}\n\n${pull.title}`
+    const merge = this.pushCommit(repo, fullName, pull.baseRefName, message, actor)
     pull.state = 'MERGED'
     pull.mergedAt = at
+    pull.mergeCommitOid = merge.oid
     pull.updatedAt = at
     if (pull.baseRefName === repo.defaultBranch) {
       for (const n of pull.closes) {
         const issue = repo.issues.find((i) => i.number === n)
-        if (issue) this.closeIssue(issue, actor, { kind: 'pull', number })
+        const closer: SandboxCloser =
+          method === 'squash' ? { kind: 'commit', oid: merge.oid } : { kind: 'pull', number }
+        if (issue) this.closeIssue(issue, actor, closer)
       }
     }
     return merge
@@ -530,6 +542,7 @@ export class GitHubStore {
       authorAssociation: input.authorAssociation ?? (isCrossRepository ? 'NONE' : 'COLLABORATOR'),
       state: 'OPEN',
       mergedAt: null,
+      mergeCommitOid: null,
       isDraft: input.isDraft ?? false,
       closes: input.closes,
       createdAt: at,

@@ -174,6 +174,7 @@ const pullSchema = z
     isDraft: z.boolean(),
     createdAt: z.string(),
     mergedAt: z.string().nullable(),
+    mergeCommit: z.object({ oid: z.string() }).nullable().optional(),
     isCrossRepository: z.boolean(),
     headRepository: z.object({ nameWithOwner: z.string() }).nullable(),
     authorAssociation: z.string(),
@@ -974,6 +975,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
         headRepository: pr.headRepository?.nameWithOwner ?? null,
         authorAssociation: asAssociation(pr.authorAssociation),
         mergedAt: pr.mergedAt,
+        mergeCommitSha: pr.mergeCommit?.oid ?? null,
         // Only the head commit's CI counts; without it (not yet reported) CI is missing.
         ci: head ? ciOf(head) : { status: 'missing', url: null }
       })

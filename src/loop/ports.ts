@@ -135,6 +135,11 @@ export interface PullRequestFact {
   authorAssociation: AuthorAssociation
   /** When it merged, if it did. */
   mergedAt: string | null
+  /**
+   * The commit its merge made on the base branch (a merge or squash commit).
+   * A squash merge's commit can be what GitHub names as the issue's closer.
+   */
+  mergeCommitSha: string | null
 }
 
 /** What closed an issue, from GitHub's ClosedEvent.closer. */
