@@ -21,6 +21,12 @@ afterEach(async () => {
 
 const writes = (w: World) => w.github.counts['graphql-write'] + w.github.counts['rest-write']
 const reads = (w: World) => w.github.counts['graphql-read']
+/** The points a tick spent, as its job summary says. */
+const spent = (summary: string): number => {
+  const m = /GitHub GraphQL points: (\d+) spent this tick/.exec(summary)
+  if (!m) throw new Error(`no points in the summary:\n${summary}`)
+  return Number(m[1])
+}
 
 /** The loop's dashboard issues in the repository. */
 const dashboards = (w: World) =>
@@ -57,9 +63,19 @@ describe('the dashboard issue, end to end', () => {
     await runAction(w.inputs(), w.env(), 60_000)
     const offReads = reads(w)
     const beforeOff = writes(w)
-    await runAction(w.inputs(), w.env(), 60_000)
-    const quietOff = { reads: reads(w) - offReads, writes: writes(w) - beforeOff }
+    const off = await runAction(w.inputs(), w.env(), 60_000)
+    const quietOff = {
+      reads: reads(w) - offReads,
+      writes: writes(w) - beforeOff,
+      points: spent(off.summary)
+    }
     expect(quietOff.writes).toBe(0)
+    expect(dashboards(w)).toHaveLength(0)
+
+    // A dry run plans the dashboard and writes nothing.
+    const dry = await tick(w, { 'dry-run': 'true' })
+    expect(dry.stdout).toContain(`dry run: would ${REPO}: create the dashboard issue`)
+    expect(writes(w)).toBe(beforeOff)
     expect(dashboards(w)).toHaveLength(0)
 
     // On: the first tick creates it.
@@ -78,6 +94,7 @@ describe('the dashboard issue, end to end', () => {
     const quiet = await tick(w)
     expect(writes(w) - w0).toBe(0)
     expect(reads(w) - r0).toBe(quietOff.reads + 1)
+    expect(spent(quiet.summary)).toBe(quietOff.points + 1)
     expect(quiet.stdout).not.toContain('Dashboard issue')
     expect(dashboard(w).id).toBe(created.id)
 
