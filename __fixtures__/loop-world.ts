@@ -226,17 +226,35 @@ export class FakeWorld {
       issue.closedBy = who
       issue.closer = null
     },
-    /** Merge a pull request (by hand or auto-merge): it closes the issue through "Closes #N". */
-    merge: (fullName: string, number: number, pr: number, who = 'maintainer'): void => {
+    /**
+     * Merge a pull request (by hand or auto-merge): it closes the issue through
+     * "Closes #N". A squash merge's commit carries the keyword in its message,
+     * and GitHub may name that commit, not the pull request, as the closer.
+     */
+    merge: (
+      fullName: string,
+      number: number,
+      pr: number,
+      who = 'maintainer',
+      method: 'merge' | 'squash' = 'merge'
+    ): void => {
       const issue = this.issue(fullName, number)
       const pull = issue.pullRequests.find((p) => p.number === pr)
       if (!pull) throw new Error(`no pull request #${pr}`)
       pull.state = 'MERGED'
       pull.mergedAt = this.now.toISOString()
+      pull.mergeCommitSha = this.sha()
       if (issue.state === 'OPEN') {
         issue.state = 'CLOSED'
         issue.closedBy = who
-        issue.closer = { kind: 'pull-request', number: pull.number, url: pull.url }
+        issue.closer =
+          method === 'squash'
+            ? {
+                kind: 'commit',
+                sha: pull.mergeCommitSha,
+                url: `https://github.com/${fullName}/commit/${pull.mergeCommitSha}`
+              }
+            : { kind: 'pull-request', number: pull.number, url: pull.url }
       }
     },
     addLabel: (fullName: string, number: number, label: string, who = 'maintainer'): void => {
@@ -310,7 +328,8 @@ export class FakeWorld {
         isCrossRepository: opts.fork ?? false,
         headRepository: opts.fork ? `${who}/${fullName.split('/')[1] ?? ''}` : fullName,
         authorAssociation: opts.association ?? (opts.fork ? 'NONE' : 'COLLABORATOR'),
-        mergedAt: null
+        mergedAt: null,
+        mergeCommitSha: null
       }
       issue.pullRequests.unshift(pr)
       return pr
@@ -401,8 +420,14 @@ export class FakeWorld {
     )
     if (existing) {
       existing.headSha = sha
-      if (this.onPush === 'auto-merge')
-        this.human.merge(thread.repo.fullName, issue.number, existing.number, 'agent-app')
+      if (this.onPush === 'auto-merge' || this.onPush === 'auto-squash')
+        this.human.merge(
+          thread.repo.fullName,
+          issue.number,
+          existing.number,
+          'agent-app',
+          this.onPush === 'auto-squash' ? 'squash' : 'merge'
+        )
       return
     }
     const number = 100 + issue.number + 1000 * issue.pullRequests.length
@@ -420,11 +445,13 @@ export class FakeWorld {
       isCrossRepository: false,
       headRepository: thread.repo.fullName,
       authorAssociation: 'COLLABORATOR',
-      mergedAt: null
+      mergedAt: null,
+      mergeCommitSha: null
     })
-    if (this.onPush === 'auto-merge') {
+    if (this.onPush === 'auto-merge' || this.onPush === 'auto-squash') {
       const pr = issue.pullRequests[0]
-      if (pr) this.human.merge(thread.repo.fullName, issue.number, pr.number, 'agent-app')
+      const method = this.onPush === 'auto-squash' ? 'squash' : 'merge'
+      if (pr) this.human.merge(thread.repo.fullName, issue.number, pr.number, 'agent-app', method)
     }
   }
 
@@ -435,7 +462,7 @@ export class FakeWorld {
    * once (before any tick sees CI); `fixes` writes "Fixes #N" in trunk commits,
    * which closes the issue on push.
    */
-  onPush: 'auto-merge' | 'fixes' | null = null
+  onPush: 'auto-merge' | 'auto-squash' | 'fixes' | null = null
 
   private refreshCI(): void {
     for (const repo of this.repos.values()) {

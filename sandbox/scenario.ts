@@ -86,10 +86,11 @@ export interface WorldOptions {
   /**
    * What GitHub does with a scripted agent's push: `auto-merge` merges its
    * pull request at once (before any tick sees CI), closing the issue through
-   * "Closes #N"; `fixes` writes "Fixes #N" in trunk commits, which closes the
-   * issue on push.
+   * "Closes #N"; `auto-squash` squash-merges it, and GitHub names the squash
+   * commit (whose message carries "Closes #N") as the closer; `fixes` writes
+   * "Fixes #N" in trunk commits, which closes the issue on push.
    */
-  onPush?: 'auto-merge' | 'fixes'
+  onPush?: 'auto-merge' | 'auto-squash' | 'fixes'
   /** Which backend the scripted agents stand behind (default: a T3 Code server). */
   agent?: 't3' | 'workflow' | 'copilot'
   github?: Omit<SandboxOptions, 'store'>
@@ -151,11 +152,12 @@ export async function startWorld(options: WorldOptions): Promise<World> {
           closes: [issue],
           title: `Fix #${issue}`
         })
-    if (options.onPush === 'auto-merge') {
+    if (options.onPush === 'auto-merge' || options.onPush === 'auto-squash') {
       const number =
         pull?.number ??
         store.repo(repo).pulls.find((p) => p.headRefName === branch && p.state === 'OPEN')?.number
-      if (number !== undefined) store.mergePullRequest(repo, number, AGENT_LOGIN)
+      const method = options.onPush === 'auto-squash' ? 'squash' : 'merge'
+      if (number !== undefined) store.mergePullRequest(repo, number, AGENT_LOGIN, method)
     }
   }
 

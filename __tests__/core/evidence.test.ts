@@ -277,6 +277,38 @@ describe('closure: what closed the issue', () => {
       closed(byCommit(sha(8))),
       run({ delivery: 'trunk' }),
       'taken-over'
+    ],
+    [
+      'by the squash commit of the run’s merged pull request (GitHub names the commit)',
+      closed(byCommit(sha(7)), {
+        pullRequests: [pr({ state: 'MERGED', mergeCommitSha: sha(7) })]
+      }),
+      run(),
+      'delivered'
+    ],
+    [
+      'by the squash commit of an older run’s pull request',
+      closed(byCommit(sha(7)), {
+        pullRequests: [pr({ state: 'MERGED', mergeCommitSha: sha(7) })]
+      }),
+      run({ baseline: [sha(1)] }),
+      'taken-over'
+    ],
+    [
+      'by the squash commit of a fork’s pull request named like the run’s branch',
+      closed(byCommit(sha(7)), {
+        pullRequests: [
+          pr({
+            number: 900,
+            isCrossRepository: true,
+            headRepository: 'm/w',
+            state: 'MERGED',
+            mergeCommitSha: sha(7)
+          })
+        ]
+      }),
+      run(),
+      'taken-over'
     ]
   ]
   it.each(rows)('%s → %s', (_name, facts, r, expected) => {

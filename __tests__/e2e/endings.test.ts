@@ -40,6 +40,24 @@ describe('run endings through the bundle', () => {
     expect(w.github.violations).toEqual([])
   })
 
+  it('auto-merge by squash, the squash commit named as closer: landed, one `done`', async () => {
+    world = await startWorld({ repos: [REPO], onPush: 'auto-squash' })
+    const w = world
+    const n = w.addIssue(REPO, 'Squash-merged', [['run', 'push:green', 'idle']])
+    const { decisions } = await tickUntil(w, () => hasEnded(w, REPO, n))
+    expect(outcome(w, REPO, n)).toEqual({
+      action: 'CLOSE_SUCCESS',
+      reason: 'ci-green',
+      labels: [],
+      state: 'CLOSED',
+      doorbells: ['done']
+    })
+    expect(decisions.join('\n')).not.toMatch(/RELEASE|issue-closed-by-human/)
+    const closed = w.store.issue(REPO, n).events.filter((e) => e.type === 'ClosedEvent')
+    expect(closed.map((e) => e.closer?.kind)).toEqual(['commit'])
+    expect(w.github.violations).toEqual([])
+  })
+
   it('trunk "Fixes #N" closing the issue on push: landed, one `done`', async () => {
     world = await startWorld({ repos: [REPO], delivery: 'trunk', onPush: 'fixes' })
     const w = world

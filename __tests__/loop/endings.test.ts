@@ -85,6 +85,17 @@ describe('14.1 the run’s own merge or "Fixes #N" commit closing the issue is a
     expect(world.issue(REPO, 1).labels).toEqual([])
   })
 
+  it('auto-merge by squash, GitHub naming the squash commit as closer: landed, one `done`', async () => {
+    const world = makeWorld()
+    world.onPush = 'auto-squash'
+    world.addIssue(REPO, 1, { script: [['run', 'push:green', 'idle']] })
+    const reports = await driveToEnd(world, defaultSettings())
+    expect(world.issue(REPO, 1).closer?.kind).toBe('commit')
+    expect(terminal(world)).toMatchObject({ action: 'CLOSE_SUCCESS', reason: 'ci-green' })
+    expect(kinds(world)).toEqual(['done'])
+    expect(decisions(reports).join('\n')).not.toMatch(/RELEASE|issue-closed-by-human/)
+  })
+
   it('merged red: fixes forward without reopening, then lands on the fix', async () => {
     const world = makeWorld()
     world.onPush = 'auto-merge'

@@ -60,6 +60,11 @@ export interface SandboxIssue {
   createdAt: string
   updatedAt: string
   closedAt: string | null
+  /** Who last edited the body (GitHub's `editor`), and when; null until someone does. */
+  editor?: string | null
+  lastEditedAt?: string | null
+  /** Every body edit, oldest first (GitHub's `userContentEdits`). */
+  edits?: { editor: string; at: string }[]
 }
 
 export interface SandboxPullRequest {
@@ -82,6 +87,8 @@ export interface SandboxPullRequest {
   authorAssociation: string
   state: 'OPEN' | 'CLOSED' | 'MERGED'
   mergedAt: string | null
+  /** The commit the merge made on the base branch (a merge or a squash commit). */
+  mergeCommitOid: string | null
   isDraft: boolean
   /** Issue numbers this pull request closes (closing keywords). */
   closes: number[]
@@ -178,6 +185,12 @@ export class GitHubStore {
   readonly tokens = new Map<string, string>()
   /** Logins that are apps (shown as `login[bot]` to `viewer`, plain `login` as authors). */
   readonly bots = new Set<string>()
+  /**
+   * `owner/name:login` (lowercase) → the user's permission on the repository
+   * (`admin`, `maintain`, `write`, `triage`, `read`), as the collaborator
+   * permission endpoint answers it. Unlisted users: `read` (public repository).
+   */
+  readonly permissions = new Map<string, string>()
   private seq = 1000
   private clock: () => Date
 
@@ -336,6 +349,21 @@ export class GitHubStore {
     return comment
   }
 
+  /** Edit an issue's body, as its author or anyone with write access may. */
+  editIssueBody(issue: SandboxIssue, editor: string, body: string): void {
+    const at = this.now()
+    issue.body = body
+    issue.updatedAt = at
+    issue.lastEditedAt = at
+    issue.editor = editor
+    issue.edits = [...(issue.edits ?? []), { editor, at }]
+  }
+
+  /** A user's permission on a repository (see {@link permissions}). */
+  permissionOf(fullName: string, login: string): string {
+    return this.permissions.get(`${fullName}:${login}`.toLowerCase()) ?? 'read'
+  }
+
   editComment(issue: SandboxIssue, comment: SandboxComment, editor: string, body: string): void {
     const at = this.now()
     comment.body = body
@@ -441,29 +469,39 @@ export class GitHubStore {
 
   /**
    * Merge a pull request into its base. Merging into the default branch
-   * closes the issues its body's closing keywords name, the pull request as
-   * the ClosedEvent's closer, the merger as its actor.
+   * closes the issues its body's closing keywords name, the merger as the
+   * ClosedEvent's actor. Its closer is the pull request for a merge commit;
+   * for a squash merge GitHub reads the closing keywords from the squash
+   * commit's message (which carries the pull request's body), so the closer
+   * is that commit — a real-world shape the loop must still call a delivery.
    */
-  mergePullRequest(fullName: string, number: number, actor: string): SandboxCommit {
+  mergePullRequest(
+    fullName: string,
+    number: number,
+    actor: string,
+    method: 'merge' | 'squash' = 'merge'
+  ): SandboxCommit {
     const repo = this.repo(fullName)
     const pull = repo.pulls.find((p) => p.number === number)
     if (!pull) throw new Error(`sandbox: no pull request ${fullName}#${number}`)
     if (pull.state !== 'OPEN') throw new Error(`sandbox: ${fullName}#${number} is not open`)
     const at = this.now()
-    const merge = this.pushCommit(
-      repo,
-      fullName,
-      pull.baseRefName,
-      `Merge pull request #${number} from ${pull.headRepository ?? 'a deleted fork'}/${pull.headRefName}\n\n${pull.title}`,
-      actor
-    )
+    const closing = pull.closes.map((n) => `Closes #${n}`).join('\n')
+    const message =
+      method === 'squash'
+        ? `${pull.title} (#${number})\n\n${closing}`
+        : `Merge pull request #${number} from ${pull.headRepository ?? 'a deleted fork'}/${pull.headRefName}\n\n${pull.title}`
+    const merge = this.pushCommit(repo, fullName, pull.baseRefName, message, actor)
     pull.state = 'MERGED'
     pull.mergedAt = at
+    pull.mergeCommitOid = merge.oid
     pull.updatedAt = at
     if (pull.baseRefName === repo.defaultBranch) {
       for (const n of pull.closes) {
         const issue = repo.issues.find((i) => i.number === n)
-        if (issue) this.closeIssue(issue, actor, { kind: 'pull', number })
+        const closer: SandboxCloser =
+          method === 'squash' ? { kind: 'commit', oid: merge.oid } : { kind: 'pull', number }
+        if (issue) this.closeIssue(issue, actor, closer)
       }
     }
     return merge
@@ -530,6 +568,7 @@ export class GitHubStore {
       authorAssociation: input.authorAssociation ?? (isCrossRepository ? 'NONE' : 'COLLABORATOR'),
       state: 'OPEN',
       mergedAt: null,
+      mergeCommitOid: null,
       isDraft: input.isDraft ?? false,
       closes: input.closes,
       createdAt: at,

@@ -57,6 +57,8 @@ export interface PullRequestEvidence {
   /** `owner/name`, null when the head repository is gone. */
   headRepository: string | null
   authorAssociation: string
+  /** The commit its merge made on the base branch (a squash merge's can close the issue). */
+  mergeCommitSha?: string | null
 }
 
 /** A default-branch commit that references the issue. */
@@ -205,8 +207,10 @@ export type Closure = 'open' | 'delivered' | 'taken-over'
  * Whether the issue was closed by the run's own work: the closer names one of
  * this run's pull requests (an own pull request, open or merged, whose head
  * was pushed after the claim — after a red merge the agent may open another)
- * or one of this run's commits (the work's commit, or a default-branch commit
- * since the claim).
+ * or one of this run's commits (the work's commit, a default-branch commit
+ * since the claim, or the merge or squash commit of one of this run's own
+ * merged pull requests: GitHub reads a squash merge's closing keywords from
+ * the squash commit and names that commit as the closer).
  */
 export function closure<P extends PullRequestEvidence, C extends CommitEvidence>(
   issue: IssueEvidence<P, C>,
@@ -227,6 +231,14 @@ export function closure<P extends PullRequestEvidence, C extends CommitEvidence>
     return ours ? 'delivered' : 'taken-over'
   }
   if (before.has(closer.sha)) return 'taken-over'
+  const merged = issue.pullRequests.some(
+    (p) =>
+      p.state === 'MERGED' &&
+      p.mergeCommitSha === closer.sha &&
+      isOwnPullRequest(p, { repo: run.repo, issue: issue.number }) &&
+      !before.has(p.headSha)
+  )
+  if (merged) return 'delivered'
   if (runWork(issue, run)?.sha === closer.sha) return 'delivered'
   const claimed = Date.parse(run.claimedAt)
   const ours = issue.trunkCommits.some(

@@ -55,7 +55,7 @@ const COMMENT = `
 
 /** A pull request that closes an issue: the facts evidence reads, and its head's CI. */
 const PULL = `
-  number url headRefName headRefOid state isDraft createdAt mergedAt
+  number url headRefName headRefOid state isDraft createdAt mergedAt mergeCommit { oid }
   isCrossRepository headRepository { nameWithOwner } authorAssociation
   author { login }
   commits(last: 1) { nodes { commit { oid ${CHECKS} } } }`
