@@ -58,7 +58,8 @@ export const INPUT_DEFAULTS = {
   'notify-mention': '',
   'state-secret': '',
   'dry-run': 'false',
-  'check-notify': 'false'
+  'check-notify': 'false',
+  dashboard: 'false'
 } as const
 
 export type InputName = keyof typeof INPUT_DEFAULTS
@@ -146,6 +147,8 @@ export interface Config {
   dryRun: boolean
   /** `mode: check`: also send each notification channel a test delivery. */
   checkNotify: boolean
+  /** Keep one dashboard issue per repository (runs, endings, pause / hand-back checkboxes). */
+  dashboard: boolean
 }
 
 /** The result of reading the inputs. */
@@ -525,6 +528,10 @@ function parseRest(
   if (checkNotify === null) {
     problems.add('check-notify', `'${raw['check-notify']}' must be true or false.`)
   }
+  const dashboard = parseBoolean(raw.dashboard)
+  if (dashboard === null) {
+    problems.add('dashboard', `'${raw.dashboard}' must be true or false.`)
+  }
 
   if (problems.list.length > 0) return null
   return {
@@ -562,7 +569,8 @@ function parseRest(
     notify,
     stateSecret,
     dryRun: dryRun ?? false,
-    checkNotify: checkNotify ?? false
+    checkNotify: checkNotify ?? false,
+    dashboard: dashboard ?? false
   }
 }
 

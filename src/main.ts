@@ -149,7 +149,8 @@ export function tickSettings(config: Config): TickSettings {
     dryRun: config.dryRun,
     maxConcurrent: config.maxConcurrent,
     maxConcurrentPerRepo: config.maxConcurrentPerRepo,
-    trustedAssociations: config.trustedAssociations
+    trustedAssociations: config.trustedAssociations,
+    dashboard: config.dashboard
   }
 }
 
@@ -206,6 +207,7 @@ async function publish(report: TickReport): Promise<void> {
     )
   }
   for (const label of report.labelsCreated) core.info(`Created the label ${label}.`)
+  for (const d of report.dashboards ?? []) core.info(`Dashboard issue ${d}.`)
   for (const step of report.plan) core.info(`dry run: would ${step}`)
   const line = summaryLine(report)
   core.info(line)

@@ -365,6 +365,23 @@ function issueView(
     updatedAt: issue.updatedAt,
     authorAssociation: issue.authorAssociation,
     author: actor(ctx.store, issue.author),
+    viewerDidAuthor: issue.author === ctx.viewer,
+    lastEditedAt: issue.lastEditedAt ?? null,
+    editor: actor(ctx.store, issue.editor ?? null),
+    userContentEdits: (args: ConnectionArgs) =>
+      connection(
+        (issue.edits ?? []).map((e, i) => ({
+          id: `edit:${issue.id}:${i}`,
+          editedAt: e.at,
+          createdAt: e.at,
+          updatedAt: e.at,
+          editor: actor(ctx.store, e.editor),
+          diff: null,
+          deletedAt: null,
+          deletedBy: null
+        })),
+        args
+      ),
     repository: () => repoView(ctx, repo),
     labels: (args: ConnectionArgs) =>
       connection(
@@ -456,18 +473,26 @@ function repoView(ctx: GraphQLContext, repo: SandboxRepo): Record<string, unknow
       args: ConnectionArgs & {
         labels?: string[] | null
         states?: string[] | null
-        filterBy?: { since?: string; labels?: string[]; states?: string[] } | null
+        filterBy?: {
+          since?: string
+          labels?: string[]
+          states?: string[]
+          createdBy?: string
+        } | null
         orderBy?: { field: string; direction: 'ASC' | 'DESC' } | null
       }
     ) => {
       const labels = args.labels ?? args.filterBy?.labels ?? null
       const states = args.states ?? args.filterBy?.states ?? null
       const since = args.filterBy?.since ? Date.parse(args.filterBy.since) : -Infinity
+      // github.com matches an app by its `name[bot]` login (as `viewer` shows it), not `name`.
+      const createdBy = args.filterBy?.createdBy?.toLowerCase() ?? null
       let issues = repo.issues.filter(
         (i) =>
           (!labels ||
             labels.some((l) => i.labels.some((x) => x.toLowerCase() === l.toLowerCase()))) &&
           (!states || states.includes(i.state)) &&
+          (!createdBy || viewerLogin(ctx.store, i.author).toLowerCase() === createdBy) &&
           Date.parse(i.updatedAt) >= since
       )
       const order = args.orderBy ?? { field: 'CREATED_AT', direction: 'ASC' }
@@ -554,6 +579,26 @@ function root(ctx: GraphQLContext): Record<string, unknown> {
         subject: issueView(ctx, repo, issue),
         timelineEdge: null
       })
+    },
+    createIssue: ({ input }: { input: { repositoryId: string; title: string; body?: string } }) => {
+      const repo = [...store.repos.values()].find((r) => r.id === input.repositoryId)
+      if (!repo)
+        throw new Error(`Could not resolve to a node with the global id of '${input.repositoryId}'`)
+      const issue = store.addIssue(`${repo.owner}/${repo.name}`, {
+        title: input.title,
+        body: input.body ?? '',
+        author: ctx.viewer,
+        authorAssociation: 'NONE'
+      })
+      return applied({ clientMutationId: null, issue: issueView(ctx, repo, issue) })
+    },
+    updateIssue: ({ input }: { input: { id: string; body?: string } }) => {
+      const { repo, issue } = mustIssue(ctx, input.id)
+      const permission = store.permissionOf(`${repo.owner}/${repo.name}`, ctx.viewer)
+      if (issue.author !== ctx.viewer && !['admin', 'maintain', 'write'].includes(permission))
+        throw new Error('Resource not accessible by integration')
+      if (input.body !== undefined) store.editIssueBody(issue, ctx.viewer, input.body)
+      return applied({ clientMutationId: null, issue: issueView(ctx, repo, issue) })
     },
     updateIssueComment: ({ input }: { input: { id: string; body: string } }) => {
       const found = store.findNode(input.id)

@@ -28,6 +28,10 @@ const REST_PERMISSIONS: Readonly<Record<string, Needed>> = {
   'GET /repos/{owner}/{repo}': { name: 'metadata', access: 'read' },
   'GET /repos/{owner}/{repo}/labels/{name}': { name: 'issues', access: 'read' },
   'POST /repos/{owner}/{repo}/labels': { name: 'issues', access: 'write' },
+  'GET /repos/{owner}/{repo}/collaborators/{username}/permission': {
+    name: 'metadata',
+    access: 'read'
+  },
   'GET /repos/{owner}/{repo}/contents/{path}': { name: 'contents', access: 'read' },
   'POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches': {
     name: 'actions',
@@ -48,7 +52,9 @@ const MUTATIONS = [
   'updateIssueComment',
   'addLabelsToLabelable',
   'removeLabelsFromLabelable',
-  'closeIssue'
+  'closeIssue',
+  'createIssue',
+  'updateIssue'
 ] as const
 
 export function restPermission(method: string, template: string): Needed | null {

@@ -525,6 +525,22 @@ const REST: Readonly<Record<string, RestHandler>> = {
         }
       : notFound
   },
+  'GET /repos/{owner}/{repo}/collaborators/{username}/permission': (req) => {
+    const repo = repoOf(req)
+    if (!repo) return notFound
+    const login = req.params.username ?? ''
+    const permission = req.store.permissionOf(`${repo.owner}/${repo.name}`, login)
+    return {
+      status: 200,
+      body: {
+        // GitHub's legacy `permission` folds maintain into write and triage into read.
+        permission:
+          permission === 'maintain' ? 'write' : permission === 'triage' ? 'read' : permission,
+        role_name: permission,
+        user: { login, type: req.store.bots.has(login) ? 'Bot' : 'User' }
+      }
+    }
+  },
   'GET /repos/{owner}/{repo}/labels/{name}': (req) => {
     const repo = repoOf(req)
     const label = repo?.labels.find(

@@ -60,6 +60,11 @@ export interface SandboxIssue {
   createdAt: string
   updatedAt: string
   closedAt: string | null
+  /** Who last edited the body (GitHub's `editor`), and when; null until someone does. */
+  editor?: string | null
+  lastEditedAt?: string | null
+  /** Every body edit, oldest first (GitHub's `userContentEdits`). */
+  edits?: { editor: string; at: string }[]
 }
 
 export interface SandboxPullRequest {
@@ -180,6 +185,12 @@ export class GitHubStore {
   readonly tokens = new Map<string, string>()
   /** Logins that are apps (shown as `login[bot]` to `viewer`, plain `login` as authors). */
   readonly bots = new Set<string>()
+  /**
+   * `owner/name:login` (lowercase) → the user's permission on the repository
+   * (`admin`, `maintain`, `write`, `triage`, `read`), as the collaborator
+   * permission endpoint answers it. Unlisted users: `read` (public repository).
+   */
+  readonly permissions = new Map<string, string>()
   private seq = 1000
   private clock: () => Date
 
@@ -336,6 +347,21 @@ export class GitHubStore {
     issue.comments.push(comment)
     issue.updatedAt = at
     return comment
+  }
+
+  /** Edit an issue's body, as its author or anyone with write access may. */
+  editIssueBody(issue: SandboxIssue, editor: string, body: string): void {
+    const at = this.now()
+    issue.body = body
+    issue.updatedAt = at
+    issue.lastEditedAt = at
+    issue.editor = editor
+    issue.edits = [...(issue.edits ?? []), { editor, at }]
+  }
+
+  /** A user's permission on a repository (see {@link permissions}). */
+  permissionOf(fullName: string, login: string): string {
+    return this.permissions.get(`${fullName}:${login}`.toLowerCase()) ?? 'read'
   }
 
   editComment(issue: SandboxIssue, comment: SandboxComment, editor: string, body: string): void {

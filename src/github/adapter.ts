@@ -44,6 +44,7 @@ import {
   type CandidateIssue,
   type ChangeResult,
   type Closer,
+  type DashboardPort,
   type CommitFact,
   type ForgedComment,
   type GitHubPort,
@@ -58,6 +59,14 @@ import {
   type World
 } from '../loop/ports.js'
 import { ciStatus } from './ci.js'
+import {
+  CREATE_DASHBOARD_MUTATION,
+  DASHBOARD_QUERY,
+  UPDATE_DASHBOARD_MUTATION,
+  associationFromPermission,
+  dashboardReadSchema,
+  pickDashboard
+} from './dashboard.js'
 import { asPermissionError } from './errors.js'
 import type { GitHubClient, GitHubClients } from './client.js'
 import {
@@ -1226,7 +1235,79 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     )
   }
 
+  /** The dashboard's repository ids, from its reads, for createIssue. */
+  const repositoryIds = new Map<string, string>()
+  const allowed = (repo: RepoRef, what: string): RepoRef => {
+    const known = allowlist.get(repo.key)
+    if (!known)
+      throw new Error(`refusing to ${what} ${repo.fullName}: it is not in the repos allowlist`)
+    return known
+  }
+  /** One dashboard write (1 point), its failures as the loop's errors. */
+  async function dashboardWrite<T>(
+    repo: RepoRef,
+    document: string,
+    variables: Record<string, unknown>
+  ): Promise<T> {
+    writePoints++
+    try {
+      return await writer.graphql<T>(document, variables)
+    } catch (error) {
+      throw (
+        asRateLimited(error) ??
+        asPermissionError(
+          error,
+          'issues: write',
+          `write the dashboard issue in ${repo.fullName}`
+        ) ??
+        error
+      )
+    }
+  }
+  const dashboard: DashboardPort = {
+    async readDashboard(repo, viewer, marker) {
+      const r = allowed(repo, 'read')
+      const data = await query(
+        reader,
+        DASHBOARD_QUERY,
+        { owner: r.owner, name: r.name, viewer },
+        dashboardReadSchema.extend({ rateLimit: rateLimitSchema })
+      )
+      notePoints(data.rateLimit)
+      const picked = pickDashboard(data, marker, (login) => sameIdentity(login, viewer))
+      repositoryIds.set(r.key, picked.repositoryId)
+      return picked.issue
+    },
+    async createDashboard(repo, title, body) {
+      const r = allowed(repo, 'write to')
+      const repositoryId = repositoryIds.get(r.key)
+      if (!repositoryId)
+        throw new Error(`${r.fullName}: the dashboard is created only after it was looked for`)
+      const data = await dashboardWrite<{
+        createIssue: { issue: { id: string; number: number; url: string } }
+      }>(r, CREATE_DASHBOARD_MUTATION, { repositoryId, title, body })
+      return { ...data.createIssue.issue, body, editorsSinceLoop: [] }
+    },
+    async updateDashboard(repo, issueId, body) {
+      const r = allowed(repo, 'write to')
+      await dashboardWrite(r, UPDATE_DASHBOARD_MUTATION, { id: issueId, body })
+    },
+    async associationOf(repo, user) {
+      const r = allowed(repo, 'read')
+      const res = await reader.request(
+        'GET /repos/{owner}/{repo}/collaborators/{username}/permission',
+        {
+          owner: r.owner,
+          repo: r.name,
+          username: user
+        }
+      )
+      return associationFromPermission(r, user, res.data)
+    }
+  }
+
   return {
+    dashboard,
     async readWorld(): Promise<World> {
       points.spent = 0
       writePoints = 0

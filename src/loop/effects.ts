@@ -102,6 +102,35 @@ export class Effects {
     }
   }
 
+  /**
+   * Create (id null) or rewrite the dashboard issue. Returns whether it was
+   * written (false in a dry run, which plans it instead).
+   */
+  async writeDashboard(
+    repo: RepoRef,
+    id: string | null,
+    title: string,
+    body: string
+  ): Promise<boolean> {
+    if (this.dryRun) {
+      this.plan.push(`${repo.fullName}: ${id ? 'update' : 'create'} the dashboard issue`)
+      return false
+    }
+    if (this.writesStopped) throw new RateLimitedError(this.writesStopped)
+    const port = this.github.dashboard
+    if (!port) return false
+    try {
+      if (id) await port.updateDashboard(repo, id, body)
+      else await port.createDashboard(repo, title, body)
+      this.counts.writes++
+      return true
+    } catch (error) {
+      if (error instanceof RateLimitedError) this.writesStopped = error.message
+      this.noteRefusal(repo, error)
+      throw error
+    }
+  }
+
   private noteRefusal(repo: RepoRef, error: unknown): void {
     if (!(error instanceof PermissionError)) return
     const known = this.permissionFailures.some(

@@ -317,6 +317,29 @@ export interface GitHubPort {
    * dispatch, so a retry after a crash never posts it twice.
    */
   findNotice(query: NoticeQuery): Promise<boolean>
+  /** The dashboard issue's reads and writes, where the adapter has them. */
+  dashboard?: DashboardPort
+}
+
+/** The loop's dashboard issue in one repository, as read. */
+export interface DashboardIssue {
+  /** GraphQL node id, for updateIssue. */
+  id: string
+  number: number
+  url: string
+  body: string
+  /** Who edited the body since the loop's own last edit (empty: only the loop did). */
+  editorsSinceLoop: string[]
+}
+
+/** The dashboard's reads and writes (`dashboard: true`); see src/github/dashboard.ts. */
+export interface DashboardPort {
+  /** The open dashboard issue the loop authored carrying `marker`, or null. 1 point. */
+  readDashboard(repo: RepoRef, viewer: string, marker: string): Promise<DashboardIssue | null>
+  createDashboard(repo: RepoRef, title: string, body: string): Promise<DashboardIssue>
+  updateDashboard(repo: RepoRef, issueId: string, body: string): Promise<void>
+  /** A user's association with the repository (REST collaborator permission). */
+  associationOf(repo: RepoRef, login: string): Promise<AuthorAssociation>
 }
 
 export interface NoticeQuery {

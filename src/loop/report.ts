@@ -19,6 +19,8 @@ export interface RunRow {
   attempts: number
   maxAttempts: number
   elapsedSeconds: number | null
+  /** When the run was claimed (for its deadline on the dashboard), when known. */
+  claimedAt?: string | null
   threadId: string | null
   threadUrl: string | null
   commit: string | null
@@ -51,6 +53,8 @@ export interface TickReport {
   labelsCreated: string[]
   /** Writes GitHub refused for lack of permission: they fail the step. */
   permissionFailures: PermissionFailure[]
+  /** Dashboard issues written this tick (`owner/name: created|updated`). */
+  dashboards?: string[]
 }
 
 /** The tick in numbers, for the scalar outputs and the summary line. */

@@ -29,6 +29,7 @@ import { decode } from '../core/bookkeeping.js'
 import type { AuthorAssociation, RepoRef } from '../config.js'
 import type { RepoWorld } from './ports.js'
 import { Effects } from './effects.js'
+import { readDashboards, repoMode, writeDashboards, type RepoDashboard } from './dashboard.js'
 import { pollCandidates } from './poller.js'
 import type {
   AgentPort,
@@ -47,6 +48,8 @@ export interface TickSettings extends LoopSettings {
   maxConcurrent: number
   maxConcurrentPerRepo: number
   trustedAssociations: AuthorAssociation[]
+  /** Keep the dashboard issue of each repository (read before, written after the runs). */
+  dashboard?: boolean
 }
 
 export interface TickDeps {
@@ -110,9 +113,25 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
     )
   }
 
+  // The dashboards' checkboxes can make a repository stricter (watch, stop) this tick.
+  const dashboardPort = settings.dashboard ? deps.github.dashboard : undefined
+  const dashboards: Map<string, RepoDashboard> = dashboardPort
+    ? await readDashboards({
+        port: dashboardPort,
+        repos: world.repos,
+        viewer: world.viewer,
+        trusted: settings.trustedAssociations,
+        secret: settings.stateSecret ?? null,
+        now,
+        warn
+      })
+    : new Map()
+  const modeOf = (w: RepoWorld) => repoMode(settings.mode, dashboards, w.repo)
+
   // Read also when only claims are due: an agent that can't be used then claims nothing.
   const claiming =
-    settings.mode === 'on' && world.repos.some((w) => w.error === null && w.candidates.length > 0)
+    settings.mode === 'on' &&
+    world.repos.some((w) => w.error === null && w.candidates.length > 0 && modeOf(w) === 'on')
   const snapshot = await readAgent(deps.agent, threadsInFlight(world.repos), claiming)
   if (snapshot.error) warn(`The agent's status could not be read this tick: ${snapshot.error}`)
   if (snapshot.error && snapshot.unavailable) effects.agentUnavailable = snapshot.error
@@ -134,7 +153,7 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
           budgetNote = effects.writesStopped
         }
         const ctx = {
-          settings,
+          settings: { ...settings, mode: modeOf(repoWorld) },
           repo: repoWorld.repo,
           defaultBranch: repoWorld.defaultBranch,
           issue,
@@ -188,7 +207,7 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
           trustedAssociations: settings.trustedAssociations,
           maxClaims: claims
         },
-        repos: world.repos,
+        repos: world.repos.filter((w) => modeOf(w) === 'on'),
         inFlight,
         touched,
         now,
@@ -198,7 +217,22 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
     )
   }
 
+  const dashboardsWritten = dashboardPort
+    ? await writeDashboards({
+        port: dashboardPort,
+        effects,
+        dashboards,
+        rows,
+        maxRuntimeSeconds: settings.policy.maxRuntimeSeconds,
+        pointsSpent: deps.github.points?.()?.spent ?? world.points?.spent ?? null,
+        secret: settings.stateSecret ?? null,
+        now,
+        warn
+      })
+    : []
+
   return {
+    dashboards: dashboardsWritten,
     mode: settings.mode,
     dryRun: settings.dryRun,
     rows,

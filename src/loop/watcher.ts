@@ -894,6 +894,7 @@ export function row(
     elapsedSeconds: record
       ? secondsSince(record.claimedAt, record.terminal ? new Date(record.terminal.at) : ctx.now)
       : null,
+    claimedAt: record?.claimedAt ?? null,
     threadId: thread?.id ?? null,
     threadUrl: thread?.url ?? null,
     commit: record?.commit?.sha ?? null,

@@ -1,0 +1,168 @@
+/**
+ * The dashboard issue (`dashboard: true`), end to end through the bundle in
+ * the sandbox: created once, rewritten only when its text changes (a quiet
+ * tick writes nothing and reads one query more than without it), both
+ * checkboxes honoured, and a tick by someone outside `trusted-associations`
+ * ignored, undone and noted in the job summary.
+ */
+import { afterEach, describe, expect, it, jest } from '@jest/globals'
+import { LOOP_LOGIN, startWorld, type World } from '../../sandbox/scenario.js'
+import { hasEnded, outcome, recordOf, tickUntil } from '../../__fixtures__/e2e.js'
+import { runAction } from '../../sandbox/action-process.js'
+import { DASHBOARD_MARKER } from '../../src/core/dashboard.js'
+
+jest.setTimeout(240_000)
+const REPO = 'acme/widgets'
+let world: World | null = null
+afterEach(async () => {
+  await world?.close()
+  world = null
+})
+
+const writes = (w: World) => w.github.counts['graphql-write'] + w.github.counts['rest-write']
+const reads = (w: World) => w.github.counts['graphql-read']
+
+/** The loop's dashboard issues in the repository. */
+const dashboards = (w: World) =>
+  w.store
+    .repo(REPO)
+    .issues.filter((i) => i.author === LOOP_LOGIN && i.body.includes(DASHBOARD_MARKER))
+
+const dashboard = (w: World) => {
+  const all = dashboards(w)
+  expect(all).toHaveLength(1)
+  return all[0]!
+}
+
+async function tick(w: World, inputs: Record<string, string> = {}) {
+  const run = await runAction(w.inputs({ dashboard: 'true', ...inputs }), w.env(), 60_000)
+  if (run.code !== 0) throw new Error(`tick failed:\n${run.stdout.slice(-3000)}\n${run.stderr}`)
+  return run
+}
+
+/** A maintainer ticks or unticks a box by editing the body, as GitHub's task list does. */
+function setBox(w: World, box: string, on: boolean, by: string) {
+  const issue = dashboard(w)
+  const from = `- [${on ? ' ' : 'x'}] **${box}**`
+  expect(issue.body).toContain(from)
+  w.store.editIssueBody(issue, by, issue.body.replace(from, `- [${on ? 'x' : ' '}] **${box}**`))
+}
+
+describe('the dashboard issue, end to end', () => {
+  it('is created once, lists runs and endings, and a quiet tick writes nothing', async () => {
+    world = await startWorld({ repos: [REPO] })
+    const w = world
+
+    // Off (the default): a quiet tick reads and writes what it always did.
+    await runAction(w.inputs(), w.env(), 60_000)
+    const offReads = reads(w)
+    const beforeOff = writes(w)
+    await runAction(w.inputs(), w.env(), 60_000)
+    const quietOff = { reads: reads(w) - offReads, writes: writes(w) - beforeOff }
+    expect(quietOff.writes).toBe(0)
+    expect(dashboards(w)).toHaveLength(0)
+
+    // On: the first tick creates it.
+    const first = await tick(w)
+    expect(first.stdout).toContain(`Dashboard issue ${REPO}: created.`)
+    const created = dashboard(w)
+    expect(created.title).toBe('afk-loop dashboard')
+    expect(created.body).toContain('- [ ] **Pause claiming**')
+    expect(created.body).toContain('- [ ] **Hand everything back**')
+    expect(created.body).toContain('### Runs in flight (0)')
+    expect(created.body).toMatch(/The last tick spent \d+ GitHub GraphQL points?\./)
+
+    // A second quiet tick: no write at all, one read more than with the dashboard off.
+    const r0 = reads(w)
+    const w0 = writes(w)
+    const quiet = await tick(w)
+    expect(writes(w) - w0).toBe(0)
+    expect(reads(w) - r0).toBe(quietOff.reads + 1)
+    expect(quiet.stdout).not.toContain('Dashboard issue')
+    expect(dashboard(w).id).toBe(created.id)
+
+    // A run: in flight on the dashboard, then among the endings with its reason.
+    const n = w.addIssue(REPO, 'Fix it', [['run', 'push:green', 'idle']])
+    await tickUntil(w, () => (recordOf(w, REPO, n)?.threads.length ?? 0) > 0, {
+      inputs: { dashboard: 'true' }
+    })
+    expect(dashboard(w).body).toContain('### Runs in flight (1)')
+    expect(dashboard(w).body).toMatch(new RegExp(`\\| \\[#${n}\\]\\([^)]*\\) \\| \\w`))
+    await tickUntil(w, () => hasEnded(w, REPO, n), { inputs: { dashboard: 'true' } })
+    expect(outcome(w, REPO, n).action).toBe('CLOSE_SUCCESS')
+    const body = dashboard(w).body
+    expect(body).toContain('### Runs in flight (0)')
+    expect(body).toMatch(new RegExp(`\\| #${n} \\| CLOSE_SUCCESS \\| [\\w-]+ \\|`))
+    expect(dashboards(w)).toHaveLength(1)
+  })
+
+  it('honours both checkboxes when a trusted maintainer ticks them', async () => {
+    world = await startWorld({ repos: [REPO] })
+    const w = world
+    w.store.permissions.set(`${REPO}:maint`.toLowerCase(), 'write')
+    await tick(w)
+
+    // Pause claiming: a ready issue stays untouched while it is ticked.
+    setBox(w, 'Pause claiming', true, 'maint')
+    const waiting = w.addIssue(REPO, 'Later', [['run', 'push:green', 'idle']])
+    const paused = await tick(w)
+    expect(JSON.parse(paused.outputs.runs ?? '[]')).toEqual([])
+    expect(w.store.issue(REPO, waiting).labels).toEqual(['ready-for-agent'])
+    expect(dashboard(w).body).toContain('- [x] **Pause claiming**')
+    expect(dashboard(w).body).toContain('Paused by @maint')
+    // Acknowledged once: the next tick writes nothing.
+    const w0 = writes(w)
+    await tick(w)
+    expect(writes(w)).toBe(w0)
+    expect(w.store.issue(REPO, waiting).labels).toEqual(['ready-for-agent'])
+
+    // Unticked: claiming resumes.
+    setBox(w, 'Pause claiming', false, 'maint')
+    await tickUntil(w, () => (recordOf(w, REPO, waiting)?.threads.length ?? 0) > 0, {
+      inputs: { dashboard: 'true' }
+    })
+    expect(dashboard(w).body).not.toContain('Paused by')
+
+    // Hand everything back: the run in flight is handed back (as mode: stop).
+    setBox(w, 'Hand everything back', true, 'maint')
+    const another = w.addIssue(REPO, 'Not now', [['run', 'push:green', 'idle']])
+    await tickUntil(w, () => hasEnded(w, REPO, waiting), { inputs: { dashboard: 'true' } })
+    expect(outcome(w, REPO, waiting)).toMatchObject({
+      action: 'HAND_BACK',
+      reason: 'emergency-stop',
+      labels: ['ready-for-human']
+    })
+    expect(w.store.issue(REPO, another).labels).toEqual(['ready-for-agent'])
+    expect(dashboard(w).body).toMatch(
+      new RegExp(`\\| #${waiting} \\| HAND_BACK \\| emergency-stop \\|`)
+    )
+    expect(dashboard(w).body).toContain('- [x] **Hand everything back**')
+  })
+
+  it('ignores a tick by someone outside trusted-associations, undoes it and notes it', async () => {
+    world = await startWorld({ repos: [REPO] })
+    const w = world
+    // A collaborator with write access, but only owners are trusted here.
+    w.store.permissions.set(`${REPO}:helper`.toLowerCase(), 'write')
+    const inputs = { 'trusted-associations': 'OWNER' }
+    await tick(w, inputs)
+
+    setBox(w, 'Pause claiming', true, 'helper')
+    const ready = w.addIssue(REPO, 'Go', [['run', 'stall']])
+    const run = await tick(w, inputs)
+    expect(run.summary).toContain(
+      `Ignored on the dashboard of ${REPO}: "Pause claiming" was ticked in an edit by @helper (COLLABORATOR), not in trusted-associations.`
+    )
+    // Not paused: the ready issue was claimed.
+    expect(recordOf(w, REPO, ready)).not.toBeNull()
+    const body = dashboard(w).body
+    expect(body).toContain('- [ ] **Pause claiming**')
+    expect(body).toContain('Ignored: @helper changed "Pause claiming"')
+    expect(dashboard(w).editor).toBe(LOOP_LOGIN)
+
+    // The owner's tick counts.
+    setBox(w, 'Pause claiming', true, 'acme')
+    await tick(w, inputs)
+    expect(dashboard(w).body).toContain('Paused by @acme')
+  })
+})
