@@ -33,7 +33,10 @@ describe('examples/afk-agent.yml', () => {
   it("lets the agent install and run the project's tests, and nothing else in a shell", () => {
     const args = agent?.with?.claude_args ?? ''
     const allowed = /--allowedTools "([^"]*)"/.exec(args)?.[1]?.split(',') ?? []
-    expect(allowed).toEqual(['Bash(npm ci)', "Bash(${{ vars.AFK_TEST_COMMAND || 'npm test' }})"])
+    expect(allowed).toEqual([
+      "Bash(${{ vars.AFK_INSTALL_COMMAND || 'npm ci' }})",
+      "Bash(${{ vars.AFK_TEST_COMMAND || 'npm test' }})"
+    ])
     expect(args).toMatch(/--max-turns \d+/)
   })
 

@@ -4,6 +4,7 @@ import {
   copilotTaskStatus,
   createCopilotAgent,
   keyOfPrompt,
+  taskBranch,
   taskPrompt
 } from '../../src/agents/copilot.js'
 import { createOctokit } from '../../src/github/client.js'
@@ -107,6 +108,29 @@ describe('copilotTaskStatus (the table in docs/reference/copilot-agent-tasks.md)
       expect(copilotTaskStatus(state)).toBe(status)
     })
   }
+})
+
+describe('taskBranch: the branch a task names in its artifacts', () => {
+  it.each([
+    [
+      'a branch artifact',
+      [{ type: 'branch', data: { head_ref: 'copilot/x', base_ref: 'main' } }],
+      'copilot/x'
+    ],
+    [
+      'a pull artifact first',
+      [
+        { type: 'pull', data: { id: 3 } },
+        { type: 'branch', data: { head_ref: 'b' } }
+      ],
+      'b'
+    ],
+    ['no artifacts', undefined, null],
+    ['a shape the docs don’t describe', 'branch', null],
+    ['an empty branch name', [{ type: 'branch', data: { head_ref: '' } }], null]
+  ])('%s → %s', (_name, artifacts, expected) => {
+    expect(taskBranch({ artifacts })).toBe(expected)
+  })
 })
 
 describe('the task prompt', () => {

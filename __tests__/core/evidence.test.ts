@@ -105,6 +105,24 @@ describe('isOwnPullRequest', () => {
   it.each(rows)('%s → %s', (_name, overrides, own) => {
     expect(isOwnPullRequest(pr(overrides), { repo: REPO, issue: 7 })).toBe(own)
   })
+
+  // A backend that names its own branch (Copilot's task artifacts): the agent's
+  // report adds that branch, in the issue's own repository only.
+  const agentBranch: [string, Partial<PullRequestEvidence>, boolean][] = [
+    ['the branch the agent reports', { headRefName: 'copilot/fix-7' }, true],
+    [
+      'a fork with the branch the agent reports',
+      { headRefName: 'copilot/fix-7', isCrossRepository: true, headRepository: 'mallory/widgets' },
+      false
+    ],
+    ['a branch the agent doesn’t report', { headRefName: 'copilot/other' }, false]
+  ]
+  it.each(agentBranch)('with the agent’s branch: %s → %s', (_name, overrides, own) => {
+    const run = { repo: REPO, issue: 7, branches: ['copilot/fix-7'] }
+    expect(isOwnPullRequest(pr(overrides), run)).toBe(own)
+    // Without the agent's report, none of these is the run's.
+    expect(isOwnPullRequest(pr(overrides), { repo: REPO, issue: 7 })).toBe(false)
+  })
 })
 
 describe('runWork: which commit is the run’s', () => {

@@ -180,7 +180,8 @@ describe('the bundle end to end', () => {
     expect(w.github.violations).toEqual([])
   })
 
-  it("hands a Copilot run back, work in place, when the task opens its own branch instead of the run's", async () => {
+  /** A Copilot run whose pull request is opened on `branch(task branch)` instead of afk/issue-N. */
+  async function copilotOnItsOwnBranch(branch: (taskBranch: string) => string) {
     world = await startWorld({ repos: [REPO], agent: 'copilot' })
     const w = world
     const n = w.addIssue(REPO, 'Own branch', [['run', 'idle']])
@@ -189,21 +190,38 @@ describe('the bundle end to end', () => {
       inputs: { 'idle-grace': '2s' },
       pauseMs: 1000,
       onTick: () => {
-        if (opened || w.agentTasks.created === 0) return
+        const task = w.agentTasks.tasks[0]
+        if (opened || !task) return
         opened = true
-        const commit = w.store.commit(REPO, 'copilot/fix-the-thing', `Fix #${n}`, 'Copilot')
+        const head = branch(task.headRef)
+        const commit = w.store.commit(REPO, head, `Fix #${n}`, 'Copilot')
         w.store.setCI(REPO, commit.oid, 'green')
         w.store.openPullRequest(REPO, {
-          head: 'copilot/fix-the-thing',
+          head,
           author: 'Copilot',
-          // An association outside trusted-associations: noted and ignored. (A
-          // trusted one would read as a human taking over: see the README.)
+          // Outside trusted-associations: never a takeover.
           authorAssociation: 'NONE',
           closes: [n],
           title: `Fix #${n}`
         })
       }
     })
+    return { w, n }
+  }
+
+  it('lands a Copilot run whose task opens its own branch: the task names it in its artifacts', async () => {
+    const { w, n } = await copilotOnItsOwnBranch((taskBranch) => taskBranch)
+    expect(w.agentTasks.tasks[0]?.headRef).toMatch(/^copilot\//)
+    expect(outcome(w, REPO, n)).toMatchObject({
+      action: 'CLOSE_SUCCESS',
+      reason: 'ci-green',
+      doorbells: ['done']
+    })
+    expect(w.github.violations).toEqual([])
+  })
+
+  it("hands a Copilot run back, work in place, when the pull request is on a branch no task of the run's names", async () => {
+    const { w, n } = await copilotOnItsOwnBranch(() => 'copilot/someone-elses')
     expect(outcome(w, REPO, n)).toMatchObject({
       action: 'ESCALATE_PREPUSH',
       reason: 'agent-idle-without-push',

@@ -24,6 +24,7 @@
  *   installation tokens. Repository and pull request reads use the loop's own
  *   clients.
  */
+import { z } from 'zod'
 import type { RepoRef } from '../config.js'
 import { runBranch } from '../core/prompts.js'
 import type { ThreadStatus } from '../core/types.js'
@@ -87,6 +88,24 @@ interface TaskJson {
   state?: unknown
   html_url?: string
   sessions?: { prompt?: string }[]
+  artifacts?: unknown
+}
+
+/** A task's `artifacts`: of these the loop reads only the branch (`type: branch`, `data.head_ref`). */
+const artifactsSchema = z.array(
+  z.object({ type: z.string(), data: z.object({ head_ref: z.string().min(1) }).partial() })
+)
+
+/**
+ * The branch a task works on, from its artifacts; null when it names none
+ * (or in a shape the docs don't describe). Copilot may pick its own branch
+ * instead of the `afk/issue-N` the prompt asks for: the loop counts this one
+ * as the run's too (still only in the issue's own repository).
+ */
+export function taskBranch(task: { artifacts?: unknown }): string | null {
+  const parsed = artifactsSchema.safeParse(task.artifacts ?? [])
+  if (!parsed.success) return null
+  return parsed.data.find((a) => a.type === 'branch' && a.data.head_ref)?.data.head_ref ?? null
 }
 
 export interface CopilotAgentOptions {
@@ -195,6 +214,12 @@ export function createCopilotAgent(options: CopilotAgentOptions): AgentPort {
   return {
     async snapshot(threads: readonly ThreadQuery[]): Promise<AgentSnapshot> {
       const statuses = new Map<string, ThreadStatus | null>()
+      const branches = new Map<string, string>()
+      const note = (task: TaskJson): void => {
+        statuses.set(task.id, copilotTaskStatus(task.state))
+        const branch = taskBranch(task)
+        if (branch) branches.set(task.id, branch)
+      }
       const errors: string[] = []
       let unavailable = false
       const byRepo = new Map<string, { repo: RepoRef; ids: Set<string> }>()
@@ -206,12 +231,12 @@ export function createCopilotAgent(options: CopilotAgentOptions): AgentPort {
       for (const { repo, ids } of byRepo.values()) {
         try {
           for (const task of await listTasks(repo, { per_page: 100, sort: 'updated_at' })) {
-            if (ids.has(task.id)) statuses.set(task.id, copilotTaskStatus(task.state))
+            if (ids.has(task.id)) note(task)
           }
           for (const id of ids) {
             if (statuses.has(id)) continue
             const task = await getTask(repo, id) // gone (404) → unknown: the loop waits
-            if (task) statuses.set(id, copilotTaskStatus(task.state))
+            if (task) note(task)
           }
         } catch (error) {
           const explained = explain(repo, error)
@@ -222,7 +247,8 @@ export function createCopilotAgent(options: CopilotAgentOptions): AgentPort {
       return {
         error: errors.length ? errors.join('; ') : null,
         ...(unavailable ? { unavailable } : {}),
-        status: (id) => statuses.get(id) ?? null
+        status: (id) => statuses.get(id) ?? null,
+        branch: (id) => branches.get(id) ?? null
       }
     },
 

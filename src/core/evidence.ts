@@ -99,6 +99,12 @@ export interface RunEvidence {
   claimedAt: string
   /** Commits that already existed at the claim: never this run's work. */
   baseline: readonly string[]
+  /**
+   * Branches the agent itself reports working on for this run, besides
+   * `afk/issue-N` (a backend that names its own branch: Copilot's task
+   * artifacts). Read fresh from the agent each tick, never from a comment.
+   */
+  branches?: readonly string[]
 }
 
 /** Labels the loop is configured with. */
@@ -132,11 +138,15 @@ const sameRepo = (a: string | null, b: string): boolean =>
  */
 export function isOwnPullRequest(
   pr: PullRequestEvidence,
-  run: { repo: string; issue: number }
+  run: { repo: string; issue: number; branches?: readonly string[] | undefined }
 ): boolean {
   if (pr.isCrossRepository) return false
   if (!sameRepo(pr.headRepository, run.repo)) return false
-  return pr.headRefName === runBranch(run.issue) || pr.byViewer
+  return (
+    pr.headRefName === runBranch(run.issue) ||
+    (run.branches ?? []).includes(pr.headRefName) ||
+    pr.byViewer
+  )
 }
 
 const newestFirst = <T>(items: readonly T[], at: (t: T) => string): T[] =>
@@ -168,7 +178,7 @@ export function runWork<P extends PullRequestEvidence, C extends CommitEvidence>
     issue.pullRequests.filter(
       (p) =>
         p.state !== 'CLOSED' &&
-        isOwnPullRequest(p, { repo: run.repo, issue: issue.number }) &&
+        isOwnPullRequest(p, { repo: run.repo, issue: issue.number, branches: run.branches }) &&
         !before.has(p.headSha)
     ),
     (p) => p.createdAt
@@ -225,7 +235,7 @@ export function closure<P extends PullRequestEvidence, C extends CommitEvidence>
       (p) =>
         p.number === closer.number &&
         p.state !== 'CLOSED' &&
-        isOwnPullRequest(p, { repo: run.repo, issue: issue.number }) &&
+        isOwnPullRequest(p, { repo: run.repo, issue: issue.number, branches: run.branches }) &&
         !before.has(p.headSha)
     )
     return ours ? 'delivered' : 'taken-over'
@@ -235,7 +245,7 @@ export function closure<P extends PullRequestEvidence, C extends CommitEvidence>
     (p) =>
       p.state === 'MERGED' &&
       p.mergeCommitSha === closer.sha &&
-      isOwnPullRequest(p, { repo: run.repo, issue: issue.number }) &&
+      isOwnPullRequest(p, { repo: run.repo, issue: issue.number, branches: run.branches }) &&
       !before.has(p.headSha)
   )
   if (merged) return 'delivered'
@@ -328,7 +338,7 @@ export function detectTakeover(issue: IssueEvidence, ctx: TakeoverContext): Take
 /** An open pull request that isn't the run's own. */
 function foreignOpen<P extends PullRequestEvidence>(
   pullRequests: readonly P[],
-  run: { repo: string; issue: number }
+  run: { repo: string; issue: number; branches?: readonly string[] | undefined }
 ): P[] {
   return pullRequests.filter((p) => p.state === 'OPEN' && !isOwnPullRequest(p, run))
 }
@@ -339,12 +349,17 @@ function foreignOpen<P extends PullRequestEvidence>(
  */
 export function takeoverPullRequest<P extends PullRequestEvidence>(
   issue: { number: number; pullRequests: readonly P[] },
-  ctx: { run: { repo: string }; trustedAssociations: readonly string[] }
+  ctx: {
+    run: { repo: string; branches?: readonly string[] | undefined }
+    trustedAssociations: readonly string[]
+  }
 ): P | null {
   return (
-    foreignOpen(issue.pullRequests, { repo: ctx.run.repo, issue: issue.number }).find((p) =>
-      ctx.trustedAssociations.includes(p.authorAssociation)
-    ) ?? null
+    foreignOpen(issue.pullRequests, {
+      repo: ctx.run.repo,
+      issue: issue.number,
+      branches: ctx.run.branches
+    }).find((p) => ctx.trustedAssociations.includes(p.authorAssociation)) ?? null
   )
 }
 
@@ -354,11 +369,16 @@ export function takeoverPullRequest<P extends PullRequestEvidence>(
  */
 export function ignoredPullRequests<P extends PullRequestEvidence>(
   issue: { number: number; pullRequests: readonly P[] },
-  ctx: { run: { repo: string }; trustedAssociations: readonly string[] }
+  ctx: {
+    run: { repo: string; branches?: readonly string[] | undefined }
+    trustedAssociations: readonly string[]
+  }
 ): P[] {
-  return foreignOpen(issue.pullRequests, { repo: ctx.run.repo, issue: issue.number }).filter(
-    (p) => !ctx.trustedAssociations.includes(p.authorAssociation)
-  )
+  return foreignOpen(issue.pullRequests, {
+    repo: ctx.run.repo,
+    issue: issue.number,
+    branches: ctx.run.branches
+  }).filter((p) => !ctx.trustedAssociations.includes(p.authorAssociation))
 }
 
 /** One line for the summary about ignored outsiders' pull requests. */

@@ -43,6 +43,12 @@ export interface AgentSnapshot {
   error: string | null
   /** The error concerns the whole backend (token, network): no new run is claimed this tick. */
   unavailable?: boolean
+  /**
+   * The branch a thread works on, when the backend names its own (Copilot's
+   * task artifacts) rather than the `afk/issue-N` the prompt asks for; null
+   * when unknown. Backends that push to `afk/issue-N` leave it out.
+   */
+  branch?(threadId: string): string | null
 }
 
 export interface DispatchRequest {

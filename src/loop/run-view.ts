@@ -28,6 +28,7 @@ import type { RepoRef } from '../config.js'
 import {
   AgentUnavailableError,
   PermanentDispatchError,
+  type AgentSnapshot,
   type CIReport,
   type TrackedIssue
 } from './ports.js'
@@ -197,13 +198,23 @@ export function commitUrl(issueUrl: string, sha: string): string {
   return `${base}/commit/${sha}`
 }
 
-/** What evidence knows of a run, from its record. */
-export function runEvidence(record: RunRecord): RunEvidence {
+/**
+ * What evidence knows of a run: from its record, plus the branches the agent
+ * reports for the run's threads this tick (a backend that names its own).
+ */
+export function runEvidence(
+  record: RunRecord,
+  agent?: Pick<AgentSnapshot, 'branch'> | null
+): RunEvidence {
+  const branches = agent?.branch
+    ? record.threads.map((t) => agent.branch?.(t.id) ?? null).filter((b): b is string => !!b)
+    : []
   return {
     repo: record.repo,
     delivery: record.delivery,
     claimedAt: record.claimedAt,
-    baseline: record.baseline
+    baseline: record.baseline,
+    ...(branches.length ? { branches: [...new Set(branches)] } : {})
   }
 }
 
@@ -211,8 +222,12 @@ export function runEvidence(record: RunRecord): RunEvidence {
  * The run's pushed commit, if any, with its CI: the commit that carries the
  * run's work (`core/evidence.ts` decides which).
  */
-export function selectPushed(issue: TrackedIssue, record: RunRecord): PushedFact | null {
-  const work = runWork(issue, runEvidence(record))
+export function selectPushed(
+  issue: TrackedIssue,
+  record: RunRecord,
+  agent?: Pick<AgentSnapshot, 'branch'> | null
+): PushedFact | null {
+  const work = runWork(issue, runEvidence(record, agent))
   if (!work) return null
   if (work.kind === 'commit') {
     return { sha: work.sha, url: work.commit.url, ci: work.commit.ci, pullRequestUrl: null }

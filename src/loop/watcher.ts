@@ -240,7 +240,7 @@ export async function stepRun(ctx: RunContext): Promise<RunRow> {
   const record = problem ? null : readable
   const evidence = record
     ? {
-        run: runEvidence(record),
+        run: runEvidence(record, ctx.snapshot),
         labels: settings.labels,
         trustedAssociations: settings.trustedAssociations
       }
@@ -394,7 +394,7 @@ async function drive(ctx: RunContext, comment: StatusComment, start: RunRecord):
   const { settings, now } = ctx
   const writer = new CommentWriter(ctx, comment, start)
   let record = start
-  const pushed = selectPushed(ctx.issue, record)
+  const pushed = selectPushed(ctx.issue, record, ctx.snapshot)
   const ci = pushed?.ci.status ?? null
 
   let dispatchError: string | null = null
@@ -663,7 +663,7 @@ function release(
   detail: string | null
 ): Promise<RunRow> {
   const writer = new CommentWriter(ctx, comment, record)
-  const pushed = selectPushed(ctx.issue, record)
+  const pushed = selectPushed(ctx.issue, record, ctx.snapshot)
   return endRun(ctx, writer, record, 'RELEASE', reason, pushed?.ci.status ?? null, {
     pushed: pushed !== null,
     interrupt: true,
@@ -678,7 +678,7 @@ async function emergencyStop(
   record: RunRecord
 ): Promise<RunRow> {
   const writer = new CommentWriter(ctx, comment, record)
-  const pushed = selectPushed(ctx.issue, record)
+  const pushed = selectPushed(ctx.issue, record, ctx.snapshot)
   const ci = pushed?.ci.status ?? null
   let current = record
   if (current.intent) {
