@@ -1,4 +1,7 @@
-import { describe, expect, it } from '@jest/globals'
+import { afterEach, describe, expect, it } from '@jest/globals'
+import type { GitHubSandbox } from '../../sandbox/github/server.js'
+import { adapterFor, ref, seedStore, startGitHub } from '../../__fixtures__/github-world.js'
+import { ConflictError } from '../../src/loop/ports.js'
 import {
   associationFromPermission,
   pickDashboard,
@@ -87,5 +90,42 @@ describe('associationFromPermission', () => {
       'NONE'
     )
     expect(associationFromPermission(repo, 'n', {})).toBe('NONE')
+  })
+})
+
+describe('the adapter against the sandbox', () => {
+  let sandbox: GitHubSandbox | null = null
+  afterEach(async () => {
+    await sandbox?.close()
+    sandbox = null
+  })
+
+  it('creates the dashboard, finds it again, and refuses to overwrite a body edited meanwhile', async () => {
+    const store = seedStore(['acme/widgets'])
+    store.permissions.set('acme/widgets:maint', 'write')
+    sandbox = await startGitHub(store)
+    const adapter = adapterFor(sandbox, ['acme/widgets'])
+    const port = adapter.dashboard
+    if (!port) throw new Error('the adapter has no dashboard port')
+    const r = ref('acme/widgets')
+    expect(await port.readDashboard(r, 'afk-loop[bot]', MARKER)).toBeNull()
+    const body = `hello\n${MARKER} v1\n{}\n-->`
+    const created = await port.createDashboard(r, 'afk-loop dashboard', body)
+    const found = await port.readDashboard(r, 'afk-loop[bot]', MARKER)
+    expect(found).toEqual({ ...created, editorsSinceLoop: [] })
+    // A maintainer edits between the tick's read and its write: the write is refused.
+    const issue = store.issue('acme/widgets', created.number)
+    store.editIssueBody(issue, 'maint', body.replace('hello', 'hi'))
+    await expect(port.updateDashboard(r, created.id, 'new', body)).rejects.toThrow(ConflictError)
+    expect(issue.body).toContain('hi')
+    const again = await port.readDashboard(r, 'afk-loop[bot]', MARKER)
+    expect(again?.editorsSinceLoop).toEqual(['maint'])
+    expect(await port.associationOf(r, 'maint')).toBe('COLLABORATOR')
+    expect(await port.associationOf(r, 'stranger')).toBe('NONE')
+    await port.updateDashboard(r, created.id, `bye\n${MARKER} v1\n{}\n-->`, issue.body)
+    expect((await port.readDashboard(r, 'afk-loop[bot]', MARKER))?.editorsSinceLoop).toEqual([])
+    await expect(port.readDashboard(ref('acme/other'), 'afk-loop[bot]', MARKER)).rejects.toThrow(
+      /not in the repos allowlist/
+    )
   })
 })

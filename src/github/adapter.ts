@@ -61,6 +61,7 @@ import {
 import { ciStatus } from './ci.js'
 import {
   CREATE_DASHBOARD_MUTATION,
+  DASHBOARD_BODY_QUERY,
   DASHBOARD_QUERY,
   UPDATE_DASHBOARD_MUTATION,
   associationFromPermission,
@@ -1288,8 +1289,20 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       }>(r, CREATE_DASHBOARD_MUTATION, { repositoryId, title, body })
       return { ...data.createIssue.issue, body, editorsSinceLoop: [] }
     },
-    async updateDashboard(repo, issueId, body) {
+    async updateDashboard(repo, issueId, body, expectBody) {
       const r = allowed(repo, 'write to')
+      const current = await query(
+        reader,
+        DASHBOARD_BODY_QUERY,
+        { id: issueId },
+        z.object({ rateLimit: rateLimitSchema, node: z.object({ body: z.string() }).nullable() })
+      )
+      notePoints(current.rateLimit)
+      if (current.node?.body !== expectBody) {
+        throw new ConflictError(
+          `the dashboard of ${r.fullName} changed since it was read; not overwriting it (next tick reads it again)`
+        )
+      }
       await dashboardWrite(r, UPDATE_DASHBOARD_MUTATION, { id: issueId, body })
     },
     async associationOf(repo, user) {

@@ -39,6 +39,12 @@ export const CREATE_DASHBOARD_MUTATION = `mutation($repositoryId: ID!, $title: S
   }
 }`
 
+/** The dashboard's body right before it is rewritten (a tick may have landed meanwhile). */
+export const DASHBOARD_BODY_QUERY = `query($id: ID!) {
+  rateLimit { cost remaining limit resetAt }
+  node(id: $id) { ... on Issue { body } }
+}`
+
 export const UPDATE_DASHBOARD_MUTATION = `mutation($id: ID!, $body: String!) {
   updateIssue(input: { id: $id, body: $body }) { issue { id } }
 }`

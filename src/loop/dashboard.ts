@@ -3,9 +3,11 @@
  * are driven (its checkboxes set the repository's mode), written after (with
  * the tick's rows), and only when its text changed.
  *
- * Costs: one query per readable repository (1 point); a write only when the
- * text changed; a REST permission read per editor, only when someone other
- * than the loop edited the body. Dry run: read, plan, write nothing.
+ * Costs: one query per readable repository (1 point); only when the text
+ * changed, a re-read of the body (1 point: a box ticked since the read is
+ * never overwritten; the next tick reads it) and the write; a REST
+ * permission read per editor, only when someone other than the loop edited
+ * the body. Dry run: read, plan, write nothing.
  */
 import type { AuthorAssociation, Mode, RepoRef } from '../config.js'
 import {
@@ -142,7 +144,15 @@ export async function writeDashboards(input: {
     })
     if (d.issue && d.issue.body === body) continue
     try {
-      if (await input.effects.writeDashboard(d.repo, d.issue?.id ?? null, DASHBOARD_TITLE, body)) {
+      if (
+        await input.effects.writeDashboard(
+          d.repo,
+          d.issue?.id ?? null,
+          DASHBOARD_TITLE,
+          body,
+          d.issue?.body ?? null
+        )
+      ) {
         written.push(`${d.repo.fullName}: ${d.issue ? 'updated' : 'created'}`)
       }
     } catch (error) {

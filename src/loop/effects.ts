@@ -110,7 +110,8 @@ export class Effects {
     repo: RepoRef,
     id: string | null,
     title: string,
-    body: string
+    body: string,
+    expectBody: string | null
   ): Promise<boolean> {
     if (this.dryRun) {
       this.plan.push(`${repo.fullName}: ${id ? 'update' : 'create'} the dashboard issue`)
@@ -120,7 +121,7 @@ export class Effects {
     const port = this.github.dashboard
     if (!port) return false
     try {
-      if (id) await port.updateDashboard(repo, id, body)
+      if (id) await port.updateDashboard(repo, id, body, expectBody ?? '')
       else await port.createDashboard(repo, title, body)
       this.counts.writes++
       return true

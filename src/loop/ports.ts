@@ -337,7 +337,12 @@ export interface DashboardPort {
   /** The open dashboard issue the loop authored carrying `marker`, or null. 1 point. */
   readDashboard(repo: RepoRef, viewer: string, marker: string): Promise<DashboardIssue | null>
   createDashboard(repo: RepoRef, title: string, body: string): Promise<DashboardIssue>
-  updateDashboard(repo: RepoRef, issueId: string, body: string): Promise<void>
+  /**
+   * Rewrite the body; re-reads it first (1 point) and throws
+   * {@link ConflictError} if it is no longer `expectBody` (a maintainer
+   * ticked a box since the tick read it).
+   */
+  updateDashboard(repo: RepoRef, issueId: string, body: string, expectBody: string): Promise<void>
   /** A user's association with the repository (REST collaborator permission). */
   associationOf(repo: RepoRef, login: string): Promise<AuthorAssociation>
 }
