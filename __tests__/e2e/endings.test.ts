@@ -22,41 +22,33 @@ afterEach(async () => {
 })
 
 describe('run endings through the bundle', () => {
-  it('auto-merge before green: landed, one `done`, the issue closed by the merge', async () => {
-    world = await startWorld({ repos: [REPO], onPush: 'auto-merge' })
-    const w = world
-    const n = w.addIssue(REPO, 'Auto-merged', [['run', 'push:green', 'idle']])
-    const { decisions } = await tickUntil(w, () => hasEnded(w, REPO, n))
-    expect(outcome(w, REPO, n)).toEqual({
-      action: 'CLOSE_SUCCESS',
-      reason: 'ci-green',
-      labels: [],
-      state: 'CLOSED',
-      doorbells: ['done']
-    })
-    expect(decisions.join('\n')).not.toMatch(/RELEASE|issue-closed-by-human/)
-    const merged = w.store.repo(REPO).pulls.find((p) => p.headRefName === `afk/issue-${n}`)
-    expect(merged?.state).toBe('MERGED')
-    expect(w.github.violations).toEqual([])
-  })
-
-  it('auto-merge by squash, the squash commit named as closer: landed, one `done`', async () => {
-    world = await startWorld({ repos: [REPO], onPush: 'auto-squash' })
-    const w = world
-    const n = w.addIssue(REPO, 'Squash-merged', [['run', 'push:green', 'idle']])
-    const { decisions } = await tickUntil(w, () => hasEnded(w, REPO, n))
-    expect(outcome(w, REPO, n)).toEqual({
-      action: 'CLOSE_SUCCESS',
-      reason: 'ci-green',
-      labels: [],
-      state: 'CLOSED',
-      doorbells: ['done']
-    })
-    expect(decisions.join('\n')).not.toMatch(/RELEASE|issue-closed-by-human/)
-    const closed = w.store.issue(REPO, n).events.filter((e) => e.type === 'ClosedEvent')
-    expect(closed.map((e) => e.closer?.kind)).toEqual(['commit'])
-    expect(w.github.violations).toEqual([])
-  })
+  // A merge commit names the pull request as the issue's closer; a squash merge
+  // can name its squash commit instead. Either way the run delivered.
+  it.each([
+    ['auto-merge', 'pull'],
+    ['auto-squash', 'commit']
+  ] as const)(
+    '%s before green: landed, one `done`, the issue closed by the merge (closer: %s)',
+    async (onPush, closer) => {
+      world = await startWorld({ repos: [REPO], onPush })
+      const w = world
+      const n = w.addIssue(REPO, 'Auto-merged', [['run', 'push:green', 'idle']])
+      const { decisions } = await tickUntil(w, () => hasEnded(w, REPO, n))
+      expect(outcome(w, REPO, n)).toEqual({
+        action: 'CLOSE_SUCCESS',
+        reason: 'ci-green',
+        labels: [],
+        state: 'CLOSED',
+        doorbells: ['done']
+      })
+      expect(decisions.join('\n')).not.toMatch(/RELEASE|issue-closed-by-human/)
+      const merged = w.store.repo(REPO).pulls.find((p) => p.headRefName === `afk/issue-${n}`)
+      expect(merged?.state).toBe('MERGED')
+      const closed = w.store.issue(REPO, n).events.filter((e) => e.type === 'ClosedEvent')
+      expect(closed.map((e) => e.closer?.kind)).toEqual([closer])
+      expect(w.github.violations).toEqual([])
+    }
+  )
 
   it('trunk "Fixes #N" closing the issue on push: landed, one `done`', async () => {
     world = await startWorld({ repos: [REPO], delivery: 'trunk', onPush: 'fixes' })
