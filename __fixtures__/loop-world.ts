@@ -621,9 +621,6 @@ export class FakeWorld {
 
   private candidate(i: FakeIssue): CandidateIssue {
     const t = this.tracked(i)
-    const foreign = i.pullRequests.find(
-      (p) => p.state === 'OPEN' && !p.byViewer && p.headRefName !== `afk/issue-${i.number}`
-    )
     return {
       id: i.id,
       number: i.number,
@@ -634,7 +631,6 @@ export class FakeWorld {
       author: i.author,
       authorAssociation: i.authorAssociation,
       labels: [...i.labels],
-      closedByOthersPullRequest: foreign ? { number: foreign.number, url: foreign.url } : null,
       pullRequests: t.pullRequests.filter((p) => p.state !== 'CLOSED'),
       statusComment: t.statusComment,
       forgedComments: t.forgedComments

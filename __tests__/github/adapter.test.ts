@@ -342,14 +342,10 @@ describe('readWorld', () => {
     sandbox = await startGitHub(store)
     const candidates = (await adapterFor(sandbox, [REPO]).readWorld()).repos[0]?.candidates ?? []
     expect(
-      candidates.map((c) => [
-        c.number,
-        c.authorAssociation,
-        c.closedByOthersPullRequest?.number ?? null
-      ])
+      candidates.map((c) => [c.number, c.authorAssociation, c.pullRequests.map((p) => p.number)])
     ).toEqual([
-      [1, 'OWNER', null],
-      [2, 'NONE', foreign.number]
+      [1, 'OWNER', []],
+      [2, 'NONE', [foreign.number]]
     ])
   })
 

@@ -34,7 +34,6 @@
  */
 import { z } from 'zod'
 import { decode, MARKER } from '../core/bookkeeping.js'
-import { runBranch } from '../core/prompts.js'
 import type { Delivery } from '../core/types.js'
 import { AUTHOR_ASSOCIATIONS, type AuthorAssociation, type RepoRef } from '../config.js'
 import {
@@ -765,9 +764,6 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       if (labels.some((l) => sameLabel(l, options.labels.inProgress))) continue
       const comments = await allComments(node, viewer)
       const pulls = pullRequestsOf(await allPullRequests(node), viewer)
-      const foreign = pulls.find(
-        (p) => p.state === 'OPEN' && !p.byViewer && p.headRefName !== runBranch(node.number)
-      )
       candidates.push({
         id: node.id,
         number: node.number,
@@ -778,7 +774,6 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
         author: node.author?.login ?? null,
         authorAssociation: asAssociation(node.authorAssociation),
         labels,
-        closedByOthersPullRequest: foreign ? { number: foreign.number, url: foreign.url } : null,
         pullRequests: pulls.filter((p) => p.state !== 'CLOSED'),
         statusComment: statusCommentOf(comments, viewer),
         forgedComments: forgedOf(comments)

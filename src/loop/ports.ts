@@ -236,8 +236,6 @@ export interface CandidateIssue {
   author: string | null
   authorAssociation: AuthorAssociation
   labels: string[]
-  /** A PR by someone else already closes it. */
-  closedByOthersPullRequest: { number: number; url: string } | null
   /** Open and merged PRs that close this issue, newest first (facts; policy decides what they mean). */
   pullRequests: PullRequestFact[]
   /** The loop's comment, if it already wrote one (a resumed claim, or an earlier run). */
