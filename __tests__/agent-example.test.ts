@@ -1,8 +1,8 @@
 /**
  * The agent workflow example can do the job it is given: run the project's
  * tests and read the failing CI run (with exactly the tools and permissions
- * that takes), and it — like the README — documents every placeholder the
- * prompt templates accept.
+ * that takes), and it — like docs/prompt-templates.md — documents every
+ * placeholder the prompt templates accept.
  */
 import { describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
@@ -10,7 +10,7 @@ import { parse } from 'yaml'
 import { PROMPT_PLACEHOLDERS } from '../src/core/prompts.js'
 
 const text = readFileSync('examples/afk-agent.yml', 'utf8')
-const readme = readFileSync('README.md', 'utf8')
+const templatesPage = readFileSync('docs/prompt-templates.md', 'utf8')
 const workflow = parse(text) as {
   jobs: { agent: { steps: { uses?: string; with?: Record<string, string> }[] } }
 }
@@ -45,7 +45,7 @@ describe('examples/afk-agent.yml', () => {
   })
 })
 
-describe('README', () => {
+describe('docs/prompt-templates.md', () => {
   it.each(ALL)('lists the placeholder {{%s}} with what it stands for', (name) => {
     const description =
       (PROMPT_PLACEHOLDERS.first as Record<string, string>)[name] ??
@@ -55,6 +55,16 @@ describe('README', () => {
       `^\\| \`\\{\\{${name}\\}\\}\` \\|[^\\n]*\\| ${description.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\|$`,
       'm'
     )
-    expect(readme).toMatch(row)
+    expect(templatesPage).toMatch(row)
+  })
+})
+
+describe('README', () => {
+  const readme = readFileSync('README.md', 'utf8')
+
+  it.each(ALL)('names the placeholder {{%s}} and links the page that explains it', (name) => {
+    const prompts = readme.split('- **Prompts**')[1]?.split('\n- ')[0] ?? ''
+    expect(prompts).toContain(`\`{{${name}}}\``)
+    expect(prompts).toContain('(docs/prompt-templates.md)')
   })
 })

@@ -1,17 +1,27 @@
 /**
- * The README's inputs and outputs tables are generated from action.yml; this
- * fails CI when someone changes one without regenerating the other.
+ * The documentation says what the code does: the inputs and outputs tables
+ * of docs/inputs.md are generated from action.yml, and every table, snippet
+ * and example the README and the docs/ pages show is checked against the code
+ * it describes, so CI fails when one changes without the other.
  */
 import { describe, expect, it } from '@jest/globals'
-import { readFileSync } from 'node:fs'
-import { renderTables, updateReadme } from '../scripts/action-docs.mjs'
+import { readdirSync, readFileSync } from 'node:fs'
+import { renderTables, TABLES_PAGE, updateTables } from '../scripts/action-docs.mjs'
 
 const readme = readFileSync('README.md', 'utf8')
+const inputsPage = readFileSync(TABLES_PAGE, 'utf8')
+const endingsPage = readFileSync('docs/how-runs-end.md', 'utf8')
+const notificationsPage = readFileSync('docs/notifications.md', 'utf8')
 const actionYml = readFileSync('action.yml', 'utf8')
 
-describe('README inputs and outputs tables', () => {
+describe('docs/inputs.md inputs and outputs tables', () => {
+  it('are the page docs/inputs.md', () => {
+    expect(TABLES_PAGE).toBe('docs/inputs.md')
+    expect(inputsPage).toContain('| `mode` | `off` |')
+  })
+
   it('match action.yml (run `npm run docs` when this fails)', () => {
-    expect(updateReadme(readme, actionYml)).toBe(readme)
+    expect(updateTables(inputsPage, actionYml)).toBe(inputsPage)
   })
 
   it('would be stale after an input is added to action.yml', () => {
@@ -20,7 +30,7 @@ describe('README inputs and outputs tables', () => {
       "inputs:\n  brand-new-input:\n    description: Something new.\n    required: false\n    default: 'x'\n"
     )
     expect(added).not.toBe(actionYml)
-    expect(updateReadme(readme, added)).not.toBe(readme)
+    expect(updateTables(inputsPage, added)).not.toBe(inputsPage)
     expect(renderTables(added)).toContain('| `brand-new-input` | `x` | Something new. |')
   })
 
@@ -38,19 +48,19 @@ describe('README quick start', () => {
   })
 })
 
-describe('README reasons', () => {
+describe('docs/how-runs-end.md reasons', () => {
   it('explains every reason the loop can give, in the words the checklist uses', async () => {
     const { REASON_TEXT } = await import('../src/core/checklist.js')
     for (const [reason, text] of Object.entries(REASON_TEXT)) {
-      expect(readme).toContain(`| \`${reason}\` | ${text.replace(/\|/g, '\\|')} |`)
+      expect(endingsPage).toContain(`| \`${reason}\` | ${text.replace(/\|/g, '\\|')} |`)
     }
   })
 })
 
-describe('README endings', () => {
+describe('docs/how-runs-end.md endings', () => {
   it('match ENDING_RULES: doorbell by pushed or not, hand-back, trunk close', async () => {
     const { ENDING_RULES, ENDINGS } = await import('../src/core/types.js')
-    const section = readme.split('### How a run ends')[1]?.split('\n\n')[1] ?? ''
+    const section = endingsPage.split('### How a run ends')[1]?.split('\n\n')[1] ?? ''
     const rows = section.split('\n').filter((l) => /^\| `[A-Z_]+`/.test(l))
     expect(rows).toHaveLength(ENDINGS.length)
     const words = (k: string | null) => (k ? `\`${k}\`` : 'none')
@@ -75,12 +85,20 @@ describe('README endings', () => {
   })
 })
 
-describe('README commands and snippets', () => {
+describe('README and docs/ commands and snippets', () => {
   const scripts = Object.keys(
     (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> })
       .scripts
   )
-  const docs = ['README.md', 'CONTRIBUTING.md', 'BENCHMARKS.md'].map((f) => readFileSync(f, 'utf8'))
+  const pages = [
+    'README.md',
+    'CONTRIBUTING.md',
+    'BENCHMARKS.md',
+    ...readdirSync('docs')
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`)
+  ]
+  const docs = pages.map((f) => readFileSync(f, 'utf8'))
 
   it('name only npm scripts that exist', () => {
     const named = docs.flatMap((d) => [...d.matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1]))
@@ -91,7 +109,7 @@ describe('README commands and snippets', () => {
   it('give a signature check that accepts what the notifier signs and rejects a tampered body', async () => {
     const { signature } = await import('../src/notify/index.js')
     const { createHmac, timingSafeEqual } = await import('node:crypto')
-    const snippet = /```js\n([\s\S]*?)```/.exec(readme)?.[1] ?? ''
+    const snippet = /```js\n([\s\S]*?)```/.exec(notificationsPage)?.[1] ?? ''
     const body = snippet.replace(/^import .*\n/m, '') + '\nreturn ok'
     const verify = new Function(
       'createHmac',
@@ -111,7 +129,7 @@ describe('README commands and snippets', () => {
   it('document every field of the webhook body', async () => {
     const { webhookBodySchema } = await import('../src/notify/payloads.js')
     for (const field of Object.keys(webhookBodySchema.shape)) {
-      expect(readme).toMatch(new RegExp('\\| `' + field + '`|, `' + field + '` \\|'))
+      expect(notificationsPage).toMatch(new RegExp('\\| `' + field + '`|, `' + field + '` \\|'))
     }
   })
 
@@ -121,7 +139,7 @@ describe('README commands and snippets', () => {
       inputs: Record<string, unknown>
       outputs: Record<string, unknown>
     }
-    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '')
+    const blocks = [...inputsPage.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '')
     const snippet = blocks.find((b) => b.includes('steps.afk.outputs'))
     expect(snippet).toBeDefined()
     const steps = parse(snippet ?? '') as { with?: Record<string, unknown> }[]
@@ -133,10 +151,10 @@ describe('README commands and snippets', () => {
   })
 })
 
-describe('README status comment', () => {
+describe('docs/how-runs-end.md status comment', () => {
   it('is what the checklist renders for a landed run', async () => {
     const { render } = await import('../src/core/checklist.js')
-    const shown = /```markdown\n([\s\S]*?)```/.exec(readme)?.[1] ?? ''
+    const shown = /```markdown\n([\s\S]*?)```/.exec(endingsPage)?.[1] ?? ''
     const at = (hm: string) => `2026-11-24T${hm}:00.000Z`
     const rendered = render({
       repo: 'acme/widgets',

@@ -1,2 +1,3 @@
+export const TABLES_PAGE: string
 export function renderTables(actionYml: string): string
-export function updateReadme(readme: string, actionYml: string): string
+export function updateTables(page: string, actionYml: string): string

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * docs/setup.md carries the example workflows and App manifests verbatim, so
- * a newcomer needs no other file. Each copy follows a marker
+ * a newcomer needs no other file; the README's quick start carries
+ * examples/afk-loop.yml. Each copy follows a marker
  * `<!-- embed: path -->`; `node scripts/embed-docs.mjs` rewrites the fenced
  * block after each marker from the file, `--check` exits 1 when one is stale
  * (run by `npm run docs` and `npm run docs:check`).
@@ -9,7 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-export const EMBEDDING = ['docs/setup.md']
+export const EMBEDDING = ['README.md', 'docs/setup.md']
 
 /** The document with every embedded block refreshed from its file. */
 export function embed(doc, read = (path) => readFileSync(path, 'utf8')) {

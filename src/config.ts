@@ -681,7 +681,7 @@ function parseTemplate(
   if (unknown.length > 0) {
     problems.add(
       input,
-      `unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `{{${u}}}`).join(', ')}. See the README for the placeholders this template can use.`
+      `unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `{{${u}}}`).join(', ')}. See docs/prompt-templates.md for the placeholders this template can use.`
     )
   }
   return value

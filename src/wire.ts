@@ -64,7 +64,8 @@ export function createCheckDeps(config: Config, clientOptions: ClientOptions = {
       probeRepository(clients, repo, {
         labels: config.labels,
         reads: neededReads(config),
-        workflowFile: config.agent === 'workflow' ? config.workflow.file : null
+        workflowFile: config.agent === 'workflow' ? config.workflow.file : null,
+        dashboard: config.dashboard
       }),
     schedule: async () =>
       /^[^/]+\/[^/]+$/.test(workflowRepo) ? probeSchedule(clients, workflowRepo) : null,

@@ -234,3 +234,79 @@ jobs: {}
     ])
   })
 })
+
+describe('the dashboard lines (dashboard: true)', () => {
+  const URL = 'https://github.com/acme/api/issues/7'
+  const label = (exists: boolean) => ({ name: 'afk-loop-dashboard', exists })
+  const issue = (over: { labelled?: boolean; closed?: boolean } = {}) => ({
+    number: 7,
+    url: URL,
+    labelled: true,
+    closed: false,
+    ...over
+  })
+  const mayWrite = (allowed: boolean | null) => [
+    { permission: 'issues: write', allowed, detail: '' }
+  ]
+  const dashboardLines = (facts: Partial<RepoFacts>) =>
+    checkLines(input({ repos: [repo(facts)] }))
+      .filter((l) => l.subject.startsWith('acme/api: dashboard'))
+      .map((l) => `${l.status} ${l.subject}: ${l.detail}`)
+
+  it('says nothing of a dashboard unless asked', () => {
+    expect(dashboardLines({})).toEqual([])
+  })
+
+  it('passes a dashboard that exists, with its URL, and its label', () => {
+    expect(dashboardLines({ dashboard: { label: label(true), issue: issue() } })).toEqual([
+      `pass acme/api: dashboard: #7 (${URL}); each tick rewrites it only when its text changes (the token may).`,
+      'pass acme/api: dashboard label: `afk-loop-dashboard` exists.'
+    ])
+  })
+
+  it('passes one that would be created, with its label, when the token may create issues', () => {
+    expect(dashboardLines({ dashboard: { label: label(false), issue: null } })).toEqual([
+      'pass acme/api: dashboard: none yet: the first tick with `dashboard: true` opens it (the token may).',
+      'pass acme/api: dashboard label: `afk-loop-dashboard` missing; created with the dashboard (the token may).'
+    ])
+  })
+
+  it('fails both without issues: write, naming it', () => {
+    const lines = dashboardLines({
+      writes: mayWrite(false),
+      dashboard: { label: label(false), issue: null }
+    })
+    expect(lines).toEqual([
+      'fail acme/api: dashboard: none yet; the first tick would open it, and the token may not: grant `issues: write`.',
+      'fail acme/api: dashboard label: `afk-loop-dashboard` missing, and the token may not create labels: create it by hand, or grant `issues: write`.'
+    ])
+    expect(
+      dashboardLines({ writes: mayWrite(false), dashboard: { label: label(true), issue: issue() } })
+    ).toEqual([
+      `fail acme/api: dashboard: #7 (${URL}) exists, but the ticks would have to rewrite it, and the token may not: grant \`issues: write\`.`,
+      'pass acme/api: dashboard label: `afk-loop-dashboard` exists.'
+    ])
+  })
+
+  it('says what the next tick does to one found without its label, or closed', () => {
+    expect(
+      dashboardLines({
+        dashboard: { label: label(true), issue: issue({ labelled: false, closed: true }) }
+      })[0]
+    ).toBe(
+      `pass acme/api: dashboard: #7 (${URL}), closed and without its label \`afk-loop-dashboard\` (opened by an earlier release): the next tick labels it and reopens it (the token may).`
+    )
+  })
+
+  it('skips what it cannot tell, never passing it', () => {
+    expect(
+      dashboardLines({ writes: mayWrite(null), dashboard: { label: label(false), issue: null } })
+    ).toEqual([
+      'skip acme/api: dashboard: none yet: the first tick with `dashboard: true` opens it, but whether the token may could not be told.',
+      'skip acme/api: dashboard label: `afk-loop-dashboard` missing; whether the token may create it is unknown.'
+    ])
+    expect(dashboardLines({ dashboard: { error: 'Resource not accessible' } })).toEqual([
+      'skip acme/api: dashboard: the dashboard could not be looked for: Resource not accessible'
+    ])
+  })
+})

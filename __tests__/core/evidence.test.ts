@@ -1,6 +1,6 @@
 /**
- * The evidence rules, table-driven (one row per line of the README's "Whose
- * work counts, and who takes over") and by properties: a fork or an outsider
+ * The evidence rules, table-driven (one row per line of docs/how-runs-end.md's
+ * "Whose work counts, and who takes over") and by properties: a fork or an outsider
  * can never make or hide the run's work, nor take a run over; a baseline
  * commit is never the run's work; label names ignore case.
  */

@@ -6,9 +6,17 @@
  */
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
 import { readFileSync } from 'node:fs'
-import { startWorld, LOOP_TOKEN, type World, type WorldOptions } from '../../sandbox/scenario.js'
+import {
+  startWorld,
+  LOOP_LOGIN,
+  LOOP_TOKEN,
+  type World,
+  type WorldOptions
+} from '../../sandbox/scenario.js'
 import { runAction, type ActionRun } from '../../sandbox/action-process.js'
 import { deadUrl } from '../../__fixtures__/receiver.js'
+import { emptyDashboardRecord, renderDashboard } from '../../src/core/dashboard.js'
+import { DASHBOARD_LABEL } from '../../src/github/dashboard.js'
 
 jest.setTimeout(120_000)
 const REPO = 'acme/widgets'
@@ -309,5 +317,73 @@ describe('mode: check', () => {
     expect(failing(down.lines)).toEqual([
       expect.stringMatching(/^FAIL doorbell: webhook: webhook notification could not be sent/)
     ])
+  })
+
+  it('with dashboard: true, finds the dashboard (with its URL) and its label, writing nothing', async () => {
+    const { run, lines, w } = await check({}, { dashboard: 'true' }, (x) => {
+      x.store.addIssue(REPO, {
+        title: 'afk-loop dashboard',
+        body: renderDashboard({
+          repo: REPO,
+          record: emptyDashboardRecord(REPO),
+          runs: [],
+          pointsSpent: 2,
+          secret: null
+        }),
+        author: LOOP_LOGIN,
+        authorAssociation: 'NONE',
+        labels: [DASHBOARD_LABEL]
+      })
+    })
+    expect(run.code).toBe(0)
+    const number = w.store.repo(REPO).issues.find((i) => i.labels.includes(DASHBOARD_LABEL))?.number
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `PASS acme/widgets: dashboard: #${number} (https://github.com/acme/widgets/issues/${number}); each tick rewrites it only when its text changes (the token may).`,
+        'PASS acme/widgets: dashboard label: `afk-loop-dashboard` exists.'
+      ])
+    )
+  })
+
+  it('with dashboard: true and none yet, says the first tick opens it, or fails without issues: write', async () => {
+    const plain = await check()
+    expect(plain.lines.some((l) => l.includes('dashboard'))).toBe(false)
+    await closeWorld()
+
+    const fresh = await check({}, { dashboard: 'true' })
+    expect(fresh.run.code).toBe(0)
+    expect(fresh.lines).toEqual(
+      expect.arrayContaining([
+        'PASS acme/widgets: dashboard: none yet: the first tick with `dashboard: true` opens it (the token may).',
+        'PASS acme/widgets: dashboard label: `afk-loop-dashboard` missing; created with the dashboard (the token may).'
+      ])
+    )
+    await closeWorld()
+
+    const readOnly = await check(
+      {
+        github: {
+          tokenPermissions: {
+            [LOOP_TOKEN]: {
+              issues: 'read',
+              pull_requests: 'read',
+              contents: 'read',
+              checks: 'read',
+              statuses: 'read'
+            }
+          }
+        }
+      },
+      { dashboard: 'true' }
+    )
+    expect(readOnly.run.code).not.toBe(0)
+    expect(failing(readOnly.lines)).toEqual(
+      expect.arrayContaining([
+        'FAIL acme/widgets: dashboard: none yet; the first tick would open it, and the token may not: grant `issues: write`.',
+        expect.stringMatching(
+          /^FAIL acme\/widgets: dashboard label: `afk-loop-dashboard` missing, and the token may not create labels/
+        )
+      ])
+    )
   })
 })

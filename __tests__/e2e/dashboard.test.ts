@@ -1,15 +1,24 @@
 /**
  * The dashboard issue (`dashboard: true`), end to end through the bundle in
- * the sandbox: created once, rewritten only when its text changes (a quiet
- * tick writes nothing and reads one query more than without it), both
- * checkboxes honoured, and a tick by someone outside `trusted-associations`
- * ignored, undone and noted in the job summary.
+ * the sandbox: created once with its label, rewritten only when its text
+ * changes (a quiet tick writes nothing and reads one query more than
+ * without it), both checkboxes honoured, and a tick by someone outside
+ * `trusted-associations` ignored, undone and noted in the job summary. Never
+ * a second one: one opened by an earlier release (no label) is labelled
+ * once, a closed one is reopened with its switches, and on a GitHub
+ * Enterprise Cloud-like server (createdBy matching no app) behind 25 other
+ * issues by the same login it is still found.
  */
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
 import { LOOP_LOGIN, startWorld, type World } from '../../sandbox/scenario.js'
 import { hasEnded, outcome, recordOf, tickUntil } from '../../__fixtures__/e2e.js'
 import { runAction } from '../../sandbox/action-process.js'
-import { DASHBOARD_MARKER } from '../../src/core/dashboard.js'
+import {
+  DASHBOARD_MARKER,
+  emptyDashboardRecord,
+  renderDashboard
+} from '../../src/core/dashboard.js'
+import { DASHBOARD_LABEL } from '../../src/github/dashboard.js'
 
 jest.setTimeout(240_000)
 const REPO = 'acme/widgets'
@@ -83,6 +92,7 @@ describe('the dashboard issue, end to end', () => {
     expect(first.stdout).toContain(`Dashboard issue ${REPO}: created.`)
     const created = dashboard(w)
     expect(created.title).toBe('afk-loop dashboard')
+    expect(created.labels).toEqual([DASHBOARD_LABEL])
     expect(created.body).toContain('- [ ] **Pause claiming**')
     expect(created.body).toContain('- [ ] **Hand everything back**')
     expect(created.body).toContain('### Runs in flight (0)')
@@ -181,5 +191,71 @@ describe('the dashboard issue, end to end', () => {
     setBox(w, 'Pause claiming', true, 'acme')
     await tick(w, inputs)
     expect(dashboard(w).body).toContain('Paused by @acme')
+  })
+
+  it('labels a dashboard an earlier release opened, once, and never opens a second', async () => {
+    world = await startWorld({ repos: [REPO] })
+    const w = world
+    // What the previous release left: the loop's issue with the marker, no label.
+    const old = w.store.addIssue(REPO, {
+      title: 'afk-loop dashboard',
+      body: renderDashboard({
+        repo: REPO,
+        record: emptyDashboardRecord(REPO),
+        runs: [],
+        pointsSpent: 3,
+        secret: null
+      }),
+      author: LOOP_LOGIN,
+      authorAssociation: 'NONE'
+    })
+    const migrated = await tick(w)
+    expect(migrated.stdout).toContain(`Dashboard issue ${REPO}: updated and labelled.`)
+    expect(dashboard(w).number).toBe(old.number)
+    expect(old.labels).toEqual([DASHBOARD_LABEL])
+    // Labelled once: the label isn't added again, whatever the next ticks write.
+    await tick(w)
+    const w0 = writes(w)
+    const quiet = await tick(w)
+    expect(writes(w)).toBe(w0)
+    expect(quiet.stdout).not.toContain('Dashboard issue')
+    expect(old.events.filter((e) => e.type === 'LabeledEvent')).toHaveLength(1)
+    expect(dashboard(w).number).toBe(old.number)
+  })
+
+  it('reopens a closed dashboard with its switches instead of opening another', async () => {
+    world = await startWorld({ repos: [REPO] })
+    const w = world
+    w.store.permissions.set(`${REPO}:maint`.toLowerCase(), 'write')
+    await tick(w)
+    setBox(w, 'Pause claiming', true, 'maint')
+    await tick(w)
+    const issue = dashboard(w)
+    w.store.closeIssue(issue, 'maint')
+    const waiting = w.addIssue(REPO, 'Later', [['run', 'push:green', 'idle']])
+    const reopened = await tick(w)
+    expect(reopened.stdout).toMatch(
+      new RegExp(`Dashboard issue ${REPO}: (updated and )?reopened\\.`)
+    )
+    expect(dashboard(w).id).toBe(issue.id)
+    expect(issue.state).toBe('OPEN')
+    // Still paused: closing the dashboard doesn't undo its switches.
+    expect(issue.body).toContain('Paused by @maint')
+    expect(w.store.issue(REPO, waiting).labels).toEqual(['ready-for-agent'])
+  })
+
+  it('on a GHEC-like server, behind 25 issues by the same login, is found by its label every tick', async () => {
+    world = await startWorld({ repos: [REPO], github: { createdByMatchesNoApp: true } })
+    const w = world
+    for (let i = 0; i < 25; i++)
+      w.store.addIssue(REPO, { title: `report ${i}`, author: LOOP_LOGIN, body: 'another workflow' })
+    const first = await tick(w)
+    expect(first.stdout).toContain(`Dashboard issue ${REPO}: created.`)
+    await tick(w)
+    const w0 = writes(w)
+    const quiet = await tick(w)
+    expect(writes(w)).toBe(w0)
+    expect(quiet.stdout).not.toContain('Dashboard issue')
+    expect(dashboards(w)).toHaveLength(1)
   })
 })

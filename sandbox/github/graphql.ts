@@ -22,6 +22,7 @@ import {
   type IntrospectionQuery
 } from 'graphql'
 import { NODE_LIMIT, queryCost, type PointBudget, type QueryCost } from './cost.js'
+import { nodeId } from './store.js'
 import type {
   GitHubStore,
   SandboxCloser,
@@ -62,6 +63,12 @@ export interface GraphQLContext {
   rateLimitedType?: 'RATE_LIMITED' | 'RATE_LIMIT'
   /** Called after each mutation field is applied (for kill-after-k-writes). */
   onMutationApplied?: () => void
+  /**
+   * Answer like GitHub Enterprise Cloud: `filterBy.createdBy` naming a
+   * GitHub App's login matches no issue, even one that app opened
+   * (renovatebot/renovate#44730: github.com matches `name[bot]`, GHEC not).
+   */
+  createdByMatchesNoApp?: boolean
 }
 
 type Args = Record<string, unknown>
@@ -485,14 +492,22 @@ function repoView(ctx: GraphQLContext, repo: SandboxRepo): Record<string, unknow
       const labels = args.labels ?? args.filterBy?.labels ?? null
       const states = args.states ?? args.filterBy?.states ?? null
       const since = args.filterBy?.since ? Date.parse(args.filterBy.since) : -Infinity
-      // github.com matches an app by its `name[bot]` login (as `viewer` shows it), not `name`.
+      // github.com matches an app by its `name[bot]` login (as `viewer` shows it), not `name`;
+      // GHEC matches no app at all.
       const createdBy = args.filterBy?.createdBy?.toLowerCase() ?? null
+      const noApp =
+        ctx.createdByMatchesNoApp === true &&
+        createdBy !== null &&
+        [...ctx.store.bots].some(
+          (b) => createdBy === b.toLowerCase() || createdBy === `${b.toLowerCase()}[bot]`
+        )
       let issues = repo.issues.filter(
         (i) =>
           (!labels ||
             labels.some((l) => i.labels.some((x) => x.toLowerCase() === l.toLowerCase()))) &&
           (!states || states.includes(i.state)) &&
-          (!createdBy || viewerLogin(ctx.store, i.author).toLowerCase() === createdBy) &&
+          (!createdBy ||
+            (!noApp && viewerLogin(ctx.store, i.author).toLowerCase() === createdBy)) &&
           Date.parse(i.updatedAt) >= since
       )
       const order = args.orderBy ?? { field: 'CREATED_AT', direction: 'ASC' }
@@ -580,24 +595,52 @@ function root(ctx: GraphQLContext): Record<string, unknown> {
         timelineEdge: null
       })
     },
-    createIssue: ({ input }: { input: { repositoryId: string; title: string; body?: string } }) => {
+    createIssue: ({
+      input
+    }: {
+      input: { repositoryId: string; title: string; body?: string; labelIds?: string[] | null }
+    }) => {
       const repo = [...store.repos.values()].find((r) => r.id === input.repositoryId)
       if (!repo)
         throw new Error(`Could not resolve to a node with the global id of '${input.repositoryId}'`)
+      const labels = (input.labelIds ?? []).map((labelId) => {
+        const label = repo.labels.find((l) => l.id === labelId)
+        if (!label)
+          throw new Error(`Could not resolve to a node with the global id of '${labelId}'`)
+        return label
+      })
       const issue = store.addIssue(`${repo.owner}/${repo.name}`, {
         title: input.title,
         body: input.body ?? '',
         author: ctx.viewer,
         authorAssociation: 'NONE'
       })
+      for (const label of labels) store.addLabel(repo, issue, label.name, ctx.viewer)
       return applied({ clientMutationId: null, issue: issueView(ctx, repo, issue) })
     },
-    updateIssue: ({ input }: { input: { id: string; body?: string } }) => {
+    updateIssue: ({
+      input
+    }: {
+      input: { id: string; body?: string; state?: 'OPEN' | 'CLOSED' | null }
+    }) => {
       const { repo, issue } = mustIssue(ctx, input.id)
       const permission = store.permissionOf(`${repo.owner}/${repo.name}`, ctx.viewer)
       if (issue.author !== ctx.viewer && !['admin', 'maintain', 'write'].includes(permission))
         throw new Error('Resource not accessible by integration')
       if (input.body !== undefined) store.editIssueBody(issue, ctx.viewer, input.body)
+      if (input.state === 'CLOSED') store.closeIssue(issue, ctx.viewer)
+      if (input.state === 'OPEN' && issue.state === 'CLOSED') {
+        const at = store.now()
+        issue.state = 'OPEN'
+        issue.closedAt = null
+        issue.updatedAt = at
+        issue.events.push({
+          type: 'ReopenedEvent',
+          id: nodeId('ReopenedEvent', String(store.nextId())),
+          actor: ctx.viewer,
+          createdAt: at
+        })
+      }
       return applied({ clientMutationId: null, issue: issueView(ctx, repo, issue) })
     },
     updateIssueComment: ({ input }: { input: { id: string; body: string } }) => {

@@ -82,6 +82,8 @@ export interface SandboxOptions {
   pointsPerHour?: Record<string, number>
   /** The error type a spent budget answers with (default GitHub's documented `RATE_LIMITED`). */
   rateLimitedType?: 'RATE_LIMITED' | 'RATE_LIMIT'
+  /** Answer like GitHub Enterprise Cloud: `filterBy.createdBy` matches no GitHub App (see graphql.ts). */
+  createdByMatchesNoApp?: boolean
 }
 
 /** GITHUB_TOKEN's GraphQL budget: 1,000 points an hour per repository. */
@@ -354,7 +356,8 @@ export async function startGitHubSandbox(options: SandboxOptions): Promise<GitHu
           store,
           viewer: login,
           budget,
-          ...(options.rateLimitedType ? { rateLimitedType: options.rateLimitedType } : {})
+          ...(options.rateLimitedType ? { rateLimitedType: options.rateLimitedType } : {}),
+          ...(options.createdByMatchesNoApp ? { createdByMatchesNoApp: true } : {})
         },
         request
       )

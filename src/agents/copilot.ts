@@ -17,8 +17,8 @@
  * - Status: {@link copilotTaskStatus}, a table; anything else is unknown and
  *   the loop waits.
  * - Interrupt: GitHub documents no way to stop or cancel a task through the
- *   API, so `interrupt` sends nothing: the loop only stops tracking it (the
- *   README says so).
+ *   API, so `interrupt` sends nothing: the loop only stops tracking it
+ *   (docs/backends.md says so).
  * - Token: `copilot-token`, a user-to-server token (fine-grained PAT or GitHub
  *   App user token with "Agent tasks" read and write); the API refuses
  *   installation tokens. Repository and pull request reads use the loop's own

@@ -10,13 +10,17 @@
  *    the permission, 422 with it) so nothing is written;
  * 3. the loop's three labels exist, or the token may create them (the first
  *    `mode: on` tick does);
- * 4. once: the identity the loop acts as, and trusts as the author of status
+ * 4. with `dashboard: true`: the dashboard issue exists (with its URL) or the
+ *    token may create it (`issues: write`), and its label exists or may be
+ *    created with it; one found without its label or closed is said so
+ *    (the next tick labels or reopens it);
+ * 5. once: the identity the loop acts as, and trusts as the author of status
  *    comments — a warning when it is the shared `github-actions[bot]`;
- * 5. the agent backend: reachable and accepting the token, and able to
+ * 6. the agent backend: reachable and accepting the token, and able to
  *    start a run in each repository;
- * 6. once: the schedule's risk — GitHub disables scheduled workflows in a
+ * 7. once: the schedule's risk — GitHub disables scheduled workflows in a
  *    public repository after 60 days without activity;
- * 7. only when asked (`check-notify`): each notification channel accepts a
+ * 8. only when asked (`check-notify`): each notification channel accepts a
  *    delivery that says it is a test.
  * A check that can't be made is a `skip` line saying why, never a pass.
  */
@@ -44,7 +48,17 @@ export interface RepoFacts {
   labels: { name: string; exists: boolean }[]
   /** Write probes: allowed true/false, or null when the probe couldn't tell. */
   writes: { permission: string; allowed: boolean | null; detail: string }[]
+  /** The dashboard issue, looked for only with `dashboard: true`. */
+  dashboard?: DashboardFacts
 }
+
+/** What the dashboard's lookup found (the same lookup a tick makes), or why it couldn't look. */
+export type DashboardFacts =
+  | {
+      label: { name: string; exists: boolean }
+      issue: { number: number; url: string; labelled: boolean; closed: boolean } | null
+    }
+  | { error: string }
 
 /** The repository the workflow runs in, for the schedule's 60-day risk. */
 export interface ScheduleFacts {
@@ -135,6 +149,7 @@ export function checkLines(input: CheckInput): CheckLine[] {
         `${missing.map((l) => `\`${l}\``).join(', ')} missing, and the token may not create labels: create ${missing.length === 1 ? 'it' : 'them'} by hand, or grant \`issues: write\`.`
       )
     }
+    if (r.dashboard) dashboardLines(r, r.dashboard, line)
   }
 
   const viewer = input.repos.find((r) => r.viewer)?.viewer ?? null
@@ -195,6 +210,66 @@ export function checkLines(input: CheckInput): CheckLine[] {
     }
   }
   return lines
+}
+
+/**
+ * The dashboard's two lines: the issue (found, or who will open it) and its
+ * label. What the next tick would write there (create, label, reopen) needs
+ * `issues: write`, as the probe found it.
+ */
+function dashboardLines(
+  r: RepoFacts,
+  d: DashboardFacts,
+  line: (status: CheckStatus, subject: string, detail: string) => void
+): void {
+  const subject = `${r.repo}: dashboard`
+  if ('error' in d) {
+    line('skip', subject, `the dashboard could not be looked for: ${d.error}`)
+    return
+  }
+  const may = r.writes.find((w) => w.permission === 'issues: write')?.allowed ?? null
+  const label = `\`${d.label.name}\``
+  const grant = 'grant `issues: write`.'
+  const verdict = (then: string, cannot: string): void => {
+    if (may === true) line('pass', subject, `${then} (the token may).`)
+    else if (may === false) line('fail', subject, `${cannot}, and the token may not: ${grant}`)
+    else line('skip', subject, `${then}, but whether the token may could not be told.`)
+  }
+  const i = d.issue
+  if (i === null) {
+    verdict(
+      'none yet: the first tick with `dashboard: true` opens it',
+      'none yet; the first tick would open it'
+    )
+  } else {
+    const todo = [...(i.labelled ? [] : ['labels it']), ...(i.closed ? ['reopens it'] : [])]
+    const state = [
+      ...(i.closed ? ['closed'] : []),
+      ...(i.labelled ? [] : [`without its label ${label} (opened by an earlier release)`])
+    ]
+    if (todo.length === 0) {
+      verdict(
+        `#${i.number} (${i.url}); each tick rewrites it only when its text changes`,
+        `#${i.number} (${i.url}) exists, but the ticks would have to rewrite it`
+      )
+    } else {
+      verdict(
+        `#${i.number} (${i.url}), ${state.join(' and ')}: the next tick ${todo.join(' and ')}`,
+        `#${i.number} (${i.url}), ${state.join(' and ')}; the next tick would have to write to it`
+      )
+    }
+  }
+  const labelSubject = `${r.repo}: dashboard label`
+  if (d.label.exists) line('pass', labelSubject, `${label} exists.`)
+  else if (may === true)
+    line('pass', labelSubject, `${label} missing; created with the dashboard (the token may).`)
+  else if (may === false)
+    line(
+      'fail',
+      labelSubject,
+      `${label} missing, and the token may not create labels: create it by hand, or ${grant}`
+    )
+  else line('skip', labelSubject, `${label} missing; whether the token may create it is unknown.`)
 }
 
 const ICON: Readonly<Record<CheckStatus, string>> = {

@@ -11,7 +11,7 @@
 import type { HistoryEntry } from './bookkeeping.js'
 import type { AnyReason, CIStatus, DoorbellKind, Phase } from './types.js'
 
-/** Each reason in plain words, for the checklist, the summary and the README. */
+/** Each reason in plain words, for the checklist, the summary and docs/how-runs-end.md. */
 export const REASON_TEXT: Readonly<Record<AnyReason, string>> = {
   'runtime-exceeded': 'The run reached its `max-runtime` without landing.',
   'no-status': "The agent's status can't be read right now; waiting rather than guessing.",

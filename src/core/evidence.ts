@@ -1,7 +1,7 @@
 /**
  * Evidence: what GitHub's facts mean for one run. Three questions, each a
- * small set of rules a reader can check against the README ("Whose work
- * counts") and DESIGN.md ("Trust"):
+ * small set of rules a reader can check against docs/how-runs-end.md ("Whose
+ * work counts") and DESIGN.md ("Trust"):
  *
  * 1. **Which commit is the run's work?** Only what a writer could push, after
  *    the current claim:
@@ -274,7 +274,7 @@ export interface TakeoverContext {
 }
 
 interface TakeoverRule {
-  /** The row's number, for tests and the README. */
+  /** The row's number, for tests and docs/how-runs-end.md. */
   row: number
   reason: AnyReason
   /** The detail when the rule holds, or undefined when it doesn't. */

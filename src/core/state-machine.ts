@@ -3,8 +3,8 @@
  *
  * `decide` is a pure function of a {@link RunState} and a {@link Policy}. It is
  * a table of rules read top to bottom; the first rule whose condition holds
- * wins. The table is the one in the project's design (and the README): keep
- * them identical.
+ * wins. The table is the one in the project's design (and docs/how-runs-end.md):
+ * keep them identical.
  *
  * Two promises shape it:
  * - We never close or escalate on a thread status we don't understand (rule 2):

@@ -127,7 +127,7 @@ export const ENDINGS = [
 ] as const
 export type Ending = (typeof ENDINGS)[number]
 
-/** What an ending does: read by the watcher, checked against the README's table. */
+/** What an ending does: read by the watcher, checked against docs/how-runs-end.md's table. */
 export interface EndingRule {
   /** The doorbell it rings when work was pushed, and when nothing was. */
   doorbell: { pushed: DoorbellKind | null; notPushed: DoorbellKind | null }

@@ -67,11 +67,11 @@ import { ciStatus } from './ci.js'
 import {
   CREATE_DASHBOARD_MUTATION,
   DASHBOARD_BODY_QUERY,
-  DASHBOARD_QUERY,
-  UPDATE_DASHBOARD_MUTATION,
+  DASHBOARD_LABEL,
+  DASHBOARD_LABEL_LOOK,
   associationFromPermission,
-  dashboardReadSchema,
-  pickDashboard
+  findDashboard,
+  updateDashboardMutation
 } from './dashboard.js'
 import { asPermissionError } from './errors.js'
 import type { GitHubClient, GitHubClients } from './client.js'
@@ -1038,9 +1038,11 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     const look =
       name === TRACKED_LABEL
         ? LABEL_LOOKS.tracked
-        : which
-          ? LABEL_LOOKS[which]
-          : { color: 'ededed', description: '' }
+        : name === DASHBOARD_LABEL
+          ? DASHBOARD_LABEL_LOOK
+          : which
+            ? LABEL_LOOKS[which]
+            : { color: 'ededed', description: '' }
     let nodeId: string
     try {
       const res = await writer.request('POST /repos/{owner}/{repo}/labels', {
@@ -1270,42 +1272,80 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
   const dashboard: DashboardPort = {
     async readDashboard(repo, viewer, marker) {
       const r = allowed(repo, 'read')
-      const data = await query(
-        reader,
-        DASHBOARD_QUERY,
-        { owner: r.owner, name: r.name, viewer },
-        dashboardReadSchema.extend({ rateLimit: rateLimitSchema })
+      const found = await findDashboard(
+        async (document, variables) => {
+          const data = await query(
+            reader,
+            document,
+            variables,
+            z.object({ rateLimit: rateLimitSchema }).passthrough()
+          )
+          notePoints(data.rateLimit)
+          return data
+        },
+        r,
+        viewer,
+        marker,
+        (login) => sameIdentity(login, viewer)
       )
-      notePoints(data.rateLimit)
-      const picked = pickDashboard(data, marker, (login) => sameIdentity(login, viewer))
-      repositoryIds.set(r.key, picked.repositoryId)
-      return picked.issue
+      repositoryIds.set(r.key, found.repositoryId)
+      if (found.labelId) {
+        const ids = labelIds.get(r.key) ?? new Map<string, string>()
+        ids.set(DASHBOARD_LABEL.toLowerCase(), found.labelId)
+        labelIds.set(r.key, ids)
+      }
+      return found.issue
     },
     async createDashboard(repo, title, body) {
       const r = allowed(repo, 'write to')
       const repositoryId = repositoryIds.get(r.key)
       if (!repositoryId)
         throw new Error(`${r.fullName}: the dashboard is created only after it was looked for`)
+      const label = await labelId(r, DASHBOARD_LABEL, true)
       const data = await dashboardWrite<{
         createIssue: { issue: { id: string; number: number; url: string } }
-      }>(r, CREATE_DASHBOARD_MUTATION, { repositoryId, title, body })
-      return { ...data.createIssue.issue, body, editorsSinceLoop: [] }
-    },
-    async updateDashboard(repo, issueId, body, expectBody) {
-      const r = allowed(repo, 'write to')
-      const current = await query(
-        reader,
-        DASHBOARD_BODY_QUERY,
-        { id: issueId },
-        z.object({ rateLimit: rateLimitSchema, node: z.object({ body: z.string() }).nullable() })
-      )
-      notePoints(current.rateLimit)
-      if (current.node?.body !== expectBody) {
-        throw new ConflictError(
-          `the dashboard of ${r.fullName} changed since it was read; not overwriting it (next tick reads it again)`
-        )
+      }>(r, CREATE_DASHBOARD_MUTATION, {
+        repositoryId,
+        title,
+        body,
+        labelIds: label ? [label] : []
+      })
+      return {
+        ...data.createIssue.issue,
+        body,
+        editorsSinceLoop: [],
+        labelled: label !== null,
+        closed: false
       }
-      await dashboardWrite(r, UPDATE_DASHBOARD_MUTATION, { id: issueId, body })
+    },
+    async updateDashboard(repo, issue, body) {
+      const r = allowed(repo, 'write to')
+      if (body !== null) {
+        const current = await query(
+          reader,
+          DASHBOARD_BODY_QUERY,
+          { id: issue.id },
+          z.object({ rateLimit: rateLimitSchema, node: z.object({ body: z.string() }).nullable() })
+        )
+        notePoints(current.rateLimit)
+        if (current.node?.body !== issue.body) {
+          throw new ConflictError(
+            `the dashboard of ${r.fullName} changed since it was read; not overwriting it (next tick reads it again)`
+          )
+        }
+      }
+      const label = issue.labelled ? null : await labelId(r, DASHBOARD_LABEL, true)
+      const document = updateDashboardMutation({
+        body: body !== null,
+        reopen: issue.closed,
+        label: label !== null
+      })
+      if (!document) return
+      await dashboardWrite(r, document, {
+        id: issue.id,
+        ...(body !== null ? { body } : {}),
+        ...(label !== null ? { label } : {})
+      })
     },
     async associationOf(repo, user) {
       const r = allowed(repo, 'read')

@@ -11,11 +11,17 @@
  *   with it, the request is invalid and answered 422 — before anything is
  *   written. `issues: write`: create a label with an empty name.
  *   `actions: write`: dispatch the agent workflow on a ref that can't exist.
+ * - With `dashboard: true`: the dashboard, by the lookup a tick makes
+ *   (github/dashboard.ts: its label, else the viewer's open issues; 1
+ *   point), and whether its label exists. Reads only.
  * - The workflow's own repository, for the schedule's 60-day risk.
  */
 import type { Config, RepoRef } from '../config.js'
 import type { RepoFacts, ScheduleFacts } from '../core/check.js'
+import { DASHBOARD_MARKER } from '../core/dashboard.js'
+import { sameIdentity } from './adapter.js'
 import type { GitHubClients } from './client.js'
+import { DASHBOARD_LABEL, findDashboard } from './dashboard.js'
 import { acceptedPermission, asPermissionError } from './errors.js'
 
 /** Reach, the viewer and the three labels (labels need only metadata). */
@@ -75,6 +81,8 @@ export interface ProbeOptions {
   reads: readonly string[]
   /** Probe `actions: write` by dispatching this workflow on a ref that can't exist. */
   workflowFile: string | null
+  /** Look for the dashboard issue and its label (`dashboard: true`). */
+  dashboard?: boolean
 }
 
 /** What the token can read and write in `repo`. Never throws. */
@@ -145,6 +153,7 @@ export async function probeRepository(
       })
     )
   )
+  if (options.dashboard) facts.dashboard = await probeDashboard(clients, repo, facts.viewer)
   if (options.workflowFile) {
     const file = options.workflowFile
     facts.writes.push(
@@ -160,6 +169,38 @@ export async function probeRepository(
     )
   }
   return facts
+}
+
+/** The dashboard as a tick would find it, and its label; never throws. */
+async function probeDashboard(
+  clients: GitHubClients,
+  repo: RepoRef,
+  viewer: string | null
+): Promise<NonNullable<RepoFacts['dashboard']>> {
+  if (viewer === null) return { error: 'the identity the token acts as is unknown.' }
+  try {
+    const found = await findDashboard(
+      (document, variables) => clients.reader.graphql(document, variables),
+      repo,
+      viewer,
+      DASHBOARD_MARKER,
+      (login) => sameIdentity(login, viewer)
+    )
+    return {
+      label: { name: DASHBOARD_LABEL, exists: found.labelId !== null },
+      issue: found.issue && {
+        number: found.issue.number,
+        url: found.issue.url,
+        labelled: found.issue.labelled,
+        closed: found.issue.closed
+      }
+    }
+  } catch (error) {
+    const e = error as GraphQLFailure
+    return {
+      error: e.errors?.map((x) => x.message ?? x.type).join('; ') ?? e.message ?? String(error)
+    }
+  }
 }
 
 /**

@@ -3,11 +3,14 @@
  * are driven (its checkboxes set the repository's mode), written after (with
  * the tick's rows), and only when its text changed.
  *
- * Costs: one query per readable repository (1 point); only when the text
+ * Costs: one query per readable repository (1 point; a second only while
+ * the dashboard's label finds nothing: before the first dashboard, or once
+ * for one an earlier release opened without the label); only when the text
  * changed, a re-read of the body (1 point: a box ticked since the read is
  * never overwritten; the next tick reads it) and the write; a REST
  * permission read per editor, only when someone other than the loop edited
- * the body. Dry run: read, plan, write nothing.
+ * the body. The write also puts back a missing label and reopens a closed
+ * dashboard (see src/github/dashboard.ts). Dry run: read, plan, write nothing.
  */
 import type { AuthorAssociation, Mode, RepoRef } from '../config.js'
 import {
@@ -19,7 +22,7 @@ import {
   type DashboardRecord,
   type DashboardRun
 } from '../core/dashboard.js'
-import type { Effects } from './effects.js'
+import { dashboardChange, type Effects } from './effects.js'
 import type { DashboardIssue, DashboardPort, RepoWorld } from './ports.js'
 import type { RunRow } from './report.js'
 
@@ -99,7 +102,11 @@ export function repoMode(
   return dashboardMode(mode, dashboards.get(repo.key)?.record ?? null)
 }
 
-/** Create or rewrite each dashboard whose text changed; returns what was written (`owner/name: created|updated`). */
+/**
+ * Create or bring up to date each dashboard whose text changed, or which lacks
+ * its label or was closed; returns what was written (`owner/name: created`,
+ * `updated`, `updated and labelled`, `reopened`, …).
+ */
 export async function writeDashboards(input: {
   port: DashboardPort
   effects: Effects
@@ -142,18 +149,12 @@ export async function writeDashboards(input: {
       pointsSpent: input.pointsSpent,
       secret: input.secret
     })
-    if (d.issue && d.issue.body === body) continue
+    const newBody = d.issue?.body === body ? null : body
+    // Unchanged, labelled and open: nothing to write (a quiet tick).
+    if (d.issue && newBody === null && d.issue.labelled && !d.issue.closed) continue
     try {
-      if (
-        await input.effects.writeDashboard(
-          d.repo,
-          d.issue?.id ?? null,
-          DASHBOARD_TITLE,
-          body,
-          d.issue?.body ?? null
-        )
-      ) {
-        written.push(`${d.repo.fullName}: ${d.issue ? 'updated' : 'created'}`)
+      if (await input.effects.writeDashboard(d.repo, d.issue, DASHBOARD_TITLE, newBody)) {
+        written.push(`${d.repo.fullName}: ${dashboardChange(d.issue, newBody, true)}`)
       }
     } catch (error) {
       input.warn(

@@ -19,6 +19,7 @@
 import type {
   AgentPort,
   ChangeResult,
+  DashboardIssue,
   DispatchRequest,
   DispatchedThread,
   GitHubPort,
@@ -103,26 +104,26 @@ export class Effects {
   }
 
   /**
-   * Create (id null) or rewrite the dashboard issue. Returns whether it was
-   * written (false in a dry run, which plans it instead).
+   * Create the dashboard issue (`issue` null) or bring the one read up to
+   * date: its new `body` (null: unchanged), its label, reopened. Returns
+   * whether it was written (false in a dry run, which plans it instead).
    */
   async writeDashboard(
     repo: RepoRef,
-    id: string | null,
+    issue: DashboardIssue | null,
     title: string,
-    body: string,
-    expectBody: string | null
+    body: string | null
   ): Promise<boolean> {
     if (this.dryRun) {
-      this.plan.push(`${repo.fullName}: ${id ? 'update' : 'create'} the dashboard issue`)
+      this.plan.push(`${repo.fullName}: ${dashboardChange(issue, body)} the dashboard issue`)
       return false
     }
     if (this.writesStopped) throw new RateLimitedError(this.writesStopped)
     const port = this.github.dashboard
     if (!port) return false
     try {
-      if (id) await port.updateDashboard(repo, id, body, expectBody ?? '')
-      else await port.createDashboard(repo, title, body)
+      if (issue) await port.updateDashboard(repo, issue, body)
+      else await port.createDashboard(repo, title, body ?? '')
       this.counts.writes++
       return true
     } catch (error) {
@@ -215,4 +216,28 @@ function describeChange(change: RunChange): string {
   if (change.removeLabels?.length) parts.push(`remove ${change.removeLabels.join(', ')}`)
   if (change.close) parts.push('close the issue')
   return `${change.repo.fullName}#${change.issue}: ${parts.join('; ') || 'nothing'}`
+}
+
+const PAST = {
+  create: 'created',
+  update: 'updated',
+  label: 'labelled',
+  reopen: 'reopened'
+} as const
+
+/** What a dashboard write does, in words: `create`, `update`, `update, label and reopen` (or `…d`, past). */
+export function dashboardChange(
+  issue: DashboardIssue | null,
+  body: string | null,
+  past = false
+): string {
+  const word = (w: keyof typeof PAST) => (past ? PAST[w] : w)
+  if (!issue) return word('create')
+  const parts = [
+    ...(body !== null ? [word('update')] : []),
+    ...(issue.labelled ? [] : [word('label')]),
+    ...(issue.closed ? [word('reopen')] : [])
+  ]
+  if (parts.length <= 1) return parts[0] ?? 'leave'
+  return `${parts.slice(0, -1).join(', ')} and ${parts.at(-1) ?? ''}`
 }

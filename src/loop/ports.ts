@@ -363,19 +363,33 @@ export interface DashboardIssue {
   body: string
   /** Who edited the body since the loop's own last edit (empty: only the loop did). */
   editorsSinceLoop: string[]
+  /**
+   * Whether it carries the dashboard label. False for one found without it
+   * (opened by an earlier release, or a maintainer removed the label): the
+   * next write adds it.
+   */
+  labelled: boolean
+  /** Closed by someone: the next write reopens it (one dashboard, its switches kept). */
+  closed: boolean
 }
 
 /** The dashboard's reads and writes (`dashboard: true`); see src/github/dashboard.ts. */
 export interface DashboardPort {
-  /** The open dashboard issue the loop authored carrying `marker`, or null. 1 point. */
+  /**
+   * The dashboard issue the loop authored carrying `marker` (by its label,
+   * open or closed; without the label, among the open issues `viewer`
+   * opened), or null. 1 point; 2 when the label finds nothing.
+   */
   readDashboard(repo: RepoRef, viewer: string, marker: string): Promise<DashboardIssue | null>
+  /** Open it, with its label (creating the label first if the repository lacks it). */
   createDashboard(repo: RepoRef, title: string, body: string): Promise<DashboardIssue>
   /**
-   * Rewrite the body; re-reads it first (1 point) and throws
-   * {@link ConflictError} if it is no longer `expectBody` (a maintainer
-   * ticked a box since the tick read it).
+   * One write for what `issue` (as read) needs: `body` when not null, its
+   * label back, reopening. Before a new body, re-reads it (1 point) and
+   * throws {@link ConflictError} if it is no longer `issue.body` (a
+   * maintainer ticked a box since the tick read it).
    */
-  updateDashboard(repo: RepoRef, issueId: string, body: string, expectBody: string): Promise<void>
+  updateDashboard(repo: RepoRef, issue: DashboardIssue, body: string | null): Promise<void>
   /** A user's association with the repository (REST collaborator permission). */
   associationOf(repo: RepoRef, login: string): Promise<AuthorAssociation>
 }

@@ -1,7 +1,7 @@
 /**
  * What each doorbell channel says, as pure functions of a {@link Notification}:
  * the Slack message and the generic webhook's JSON body (whose schema the
- * README documents and receivers can validate).
+ * docs/notifications.md documents and receivers can validate).
  */
 import { z } from 'zod'
 import { formatDuration } from '../core/checklist.js'
