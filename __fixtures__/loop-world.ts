@@ -149,6 +149,17 @@ export class FakeWorld {
   dispatchError: string | null = null
   /** Repositories (by key) GitHub can't read this tick. */
   readonly unreadable = new Set<string>()
+  /**
+   * Issues that left a repository, by `owner/name#N` (lowercase): where to
+   * (a transfer the token can follow, or can't), or deleted. What REST's
+   * `GET /repos/{o}/{r}/issues/{n}` answers for them.
+   */
+  readonly departed = new Map<
+    string,
+    { to: string; number: number; readable: boolean } | 'deleted'
+  >()
+  /** Every `issueWhereabouts` call, as `owner/name#N`. */
+  readonly whereaboutsCalls: string[] = []
   /** When set, every dispatch throws what it returns (typed agent failures). */
   dispatchFailure: (() => Error) | null = null
   now = new Date('2026-11-24T08:00:00.000Z')
@@ -200,6 +211,35 @@ export class FakeWorld {
     }
     repo.issues.set(number, issue)
     return issue
+  }
+
+  /**
+   * GitHub's transfer: the issue keeps its node id, comments and labels and
+   * gets a new number in `to`. `to` need not be allowlisted (added to the
+   * world only if it already is); `readable` says whether the token can read
+   * it (REST then answers the old number with a redirect, else 404).
+   */
+  transferIssue(from: string, n: number, to: string, m: number, readable = true): FakeIssue {
+    const issue = this.issue(from, n)
+    this.repos.get(from.toLowerCase())?.issues.delete(n)
+    Object.assign(issue, { number: m, url: `https://github.com/${to}/issues/${m}` })
+    this.repos.get(to.toLowerCase())?.issues.set(m, issue)
+    this.departed.set(`${from.toLowerCase()}#${n}`, { to, number: m, readable })
+    return issue
+  }
+
+  /** A maintainer deletes the issue (REST answers 410 for it). */
+  deleteIssue(fullName: string, n: number): void {
+    this.issue(fullName, n)
+    this.repos.get(fullName.toLowerCase())?.issues.delete(n)
+    this.departed.set(`${fullName.toLowerCase()}#${n}`, 'deleted')
+  }
+
+  /** A human sends a new turn in one of the loop's threads (e.g. after a hand-back). */
+  resumeThread(threadId: string, steps: AgentStep[] = ['run', 'run', 'run']): void {
+    const t = this.threads.get(threadId)
+    if (!t) throw new Error(`no thread ${threadId}`)
+    Object.assign(t, { status: 'running', interrupted: false, steps: [...steps] })
   }
 
   issue(fullName: string, number: number): FakeIssue {
@@ -579,6 +619,17 @@ export class FakeWorld {
       this.landed()
       return { commentId }
     },
+    issueWhereabouts: async (repo, number) => {
+      this.alive()
+      this.whereaboutsCalls.push(`${repo.fullName}#${number}`)
+      if (this.repos.get(repo.key)?.issues.has(number)) {
+        return { status: 200, repo: repo.fullName, number }
+      }
+      const gone = this.departed.get(`${repo.key}#${number}`)
+      if (gone === 'deleted') return { status: 410 }
+      if (gone?.readable) return { status: 200, repo: gone.to, number: gone.number }
+      return { status: 404 }
+    },
     findNotice: async ({ repo, issue: number, marker }): Promise<boolean> => {
       this.alive()
       this.counts.reads++
@@ -638,6 +689,7 @@ export class FakeWorld {
   }
 
   readonly agent: AgentPort = {
+    listsRunning: true,
     snapshot: async (threads: readonly ThreadQuery[]): Promise<AgentSnapshot> => {
       this.alive()
       this.counts.snapshots++
@@ -648,7 +700,11 @@ export class FakeWorld {
         const t = this.threads.get(q.threadId)
         frozen.set(q.threadId, !t || t.status === 'unknown' ? null : t.status)
       }
-      return { status: (id) => frozen.get(id) ?? null, error: null }
+      // Like T3: every thread it has, its id the attempt key.
+      const running = [...this.threads.values()]
+        .filter((t) => t.status === 'running' && !t.interrupted)
+        .map((t) => ({ threadId: t.id, key: t.id }))
+      return { status: (id) => frozen.get(id) ?? null, error: null, running: () => running }
     },
     dispatch: async (request: DispatchRequest): Promise<DispatchedThread> => {
       this.alive()

@@ -38,9 +38,15 @@ describe('what a tick of the bundle costs', () => {
     }
   )
 
-  it('an idle loop costs one point and one request for all its repositories; unrelated issues cost nothing', async () => {
+  it('an idle loop costs one point and one GitHub request for all its repositories, and one agent read (the sweep); unrelated issues cost nothing', async () => {
     const idle = await measure({ runs: 0, repos: 3 }, { latencyMs: 0, samples: 1, changing: false })
-    expect(idle.unchanged).toMatchObject({ points: 1, graphqlReads: 1, agentReads: 0, writes: 0 })
+    expect(idle.unchanged).toMatchObject({
+      points: 1,
+      graphqlReads: 1,
+      restReads: 0,
+      agentReads: 1,
+      writes: 0
+    })
     const busy = await measure(
       { runs: 2, repos: 1, unrelated: 300 },
       { latencyMs: 0, samples: 1, changing: false }
@@ -51,7 +57,7 @@ describe('what a tick of the bundle costs', () => {
   it('puts numbers on the targets', () => {
     expect(previousReadTarget({ runs: 1, repos: 1 })).toBe(2)
     expect(previousReadTarget({ runs: 10, repos: 10 })).toBe(11)
-    expect(readTarget({ runs: 0, repos: 10 })).toBe(1)
+    expect(readTarget({ runs: 0, repos: 10 })).toBe(2)
     expect(readTarget({ runs: 1, repos: 1 })).toBe(3)
     expect(readTarget({ runs: 101, repos: 1 })).toBe(4)
     expect(readTarget({ runs: 1000, repos: 1 })).toBe(12)

@@ -72,11 +72,13 @@ export function previousReadTarget({ runs, repos }: BenchCase): number {
  * The request target now: one census request for every repository (which
  * also reads the points left before anything is spent), a page of details
  * per 100 runs (riding with the next census page), and the agent's snapshot
- * when anything is in flight. That is the previous target plus at most one
- * with one repository, and fewer with several.
+ * every tick — also when nothing is in flight, to stop the agents of issues
+ * transferred out of view (T3: one request to the T3 server; the agent
+ * workflow: one run list per repository). That is the previous target plus
+ * at most one with one repository, and fewer with several.
  */
 export function readTarget({ runs }: BenchCase): number {
-  return 1 + Math.ceil(runs / 100) + (runs > 0 ? 1 : 0)
+  return 1 + Math.ceil(runs / 100) + 1
 }
 
 /**

@@ -9,7 +9,9 @@
  *   over 1,000 ≤ 50; an idle loop 1 point per repository; 1,000 unrelated
  *   updated issues add 0 points;
  * - requests ≤ one census + a page of details per 100 runs + the agent's
- *   snapshot; an unchanged tick writes nothing; counts are the same every tick;
+ *   snapshot (read every tick, idle ones too: the sweep of agents whose issue
+ *   left the loop's view); an unchanged tick writes nothing; counts are the
+ *   same every tick;
  * - N = 1000 in one repository under 2 s;
  * - every input check and the hidden-text stripper scale linearly: ten times
  *   the input costs at most 40 times as long (about 10 when linear).

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { createT3Agent, t3Ids, t3ThreadStatus, type T3Options } from '../../src/agents/t3.js'
+import { runKeyPrefix } from '../../src/core/record-checks.js'
 import {
   AgentUnavailableError,
   PermanentDispatchError,
@@ -581,5 +582,75 @@ describe('T3 auth and transport: each failure its named outcome, never the addre
     const lines: string[] = []
     await agentFor({ url }, { log: (m) => lines.push(m) }).snapshot([])
     expect(lines.join('\n')).toContain(url)
+  })
+})
+
+describe('T3 and the sweep of orphaned agents', () => {
+  const loopKey = (issue: number) => `${runKeyPrefix('acme/widgets', issue)}mi0abc-a0`
+
+  it("lists the loop's own running threads, and nothing else", async () => {
+    const sandbox = await start({ generation: 'v0.0.26', script: () => ['run', 'run', 'run'] })
+    const agent = agentFor(sandbox)
+    await agent.dispatch(request(loopKey(1)))
+    await agent.dispatch(request(loopKey(2)))
+    await agent.dispatch(request('someone-elses-thread'))
+    await sandbox.advance()
+    await agent.interrupt({ repo, threadId: loopKey(2) })
+    const snapshot = await agent.snapshot([])
+    expect(agent.listsRunning).toBe(true)
+    expect(snapshot.running?.()).toEqual([{ threadId: loopKey(1), key: loopKey(1) }])
+  })
+
+  it('lists nothing when the snapshot could not be read', async () => {
+    const sandbox = await start({ generation: 'v0.0.26', fault: { status: 502 } })
+    const snapshot = await agentFor(sandbox).snapshot([])
+    expect(snapshot.error).not.toBeNull()
+    expect(snapshot.running?.()).toEqual([])
+  })
+
+  it('an interrupt sent twice is one interrupt (one command id per thread and turn); a later turn gets a new id', async () => {
+    const sandbox = await start({ generation: 'v0.0.26', script: () => ['run', 'run', 'run'] })
+    const agent = agentFor(sandbox)
+    const key = loopKey(3)
+    await agent.dispatch(request(key))
+    await sandbox.advance()
+    const turn = sandbox.threads.get(key)?.latestTurn?.turnId
+    expect(turn).toBeDefined()
+    await agent.snapshot([])
+    await agent.interrupt({ repo, threadId: key })
+    // A second tick (or a retry after a crash) sees it still running and sends it again.
+    await agent.snapshot([])
+    await agent.interrupt({ repo, threadId: key })
+    const interrupts = sandbox.received.filter(
+      (r) => (r.body as { type: string }).type === 'thread.turn.interrupt'
+    )
+    const ids = interrupts.map((r) => (r.body as { commandId: string }).commandId)
+    expect(ids).toEqual([`afk:${key}:interrupt:${turn}`, `afk:${key}:interrupt:${turn}`])
+    expect(interrupts.map((r) => r.status)).toEqual([200, 200])
+    expect(sandbox.receipts.get(ids[0] ?? '')).toMatchObject({ accepted: true })
+    expect(sandbox.threads.get(key)?.latestTurn?.state).toBe('interrupted')
+    // A human's new turn in the thread: stopping it is a new command.
+    await fetch(`${sandbox.url}/api/orchestration/dispatch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        type: 'thread.turn.start',
+        commandId: 'human-turn',
+        threadId: key,
+        message: { messageId: 'human-msg', role: 'user', text: 'go on', attachments: [] },
+        runtimeMode: 'full-access',
+        interactionMode: 'default',
+        createdAt: new Date().toISOString()
+      })
+    })
+    await sandbox.advance()
+    const next = sandbox.threads.get(key)?.latestTurn?.turnId
+    expect(next).not.toBe(turn)
+    await agent.snapshot([])
+    await agent.interrupt({ repo, threadId: key })
+    expect(sandbox.received.at(-1)?.body).toMatchObject({
+      commandId: `afk:${key}:interrupt:${next}`
+    })
+    expect(sandbox.threads.get(key)?.latestTurn?.state).toBe('interrupted')
   })
 })

@@ -6,6 +6,7 @@ import {
   workflowRunStatus
 } from '../../src/agents/workflow.js'
 import { createOctokit } from '../../src/github/client.js'
+import { runKeyPrefix } from '../../src/core/record-checks.js'
 import { GitHubStore } from '../../sandbox/github/store.js'
 import { startGitHubSandbox } from '../../sandbox/github/server.js'
 import { deadUrl } from '../../__fixtures__/receiver.js'
@@ -307,6 +308,62 @@ describe('on a GitHub Enterprise Server without return_run_details', () => {
       await agent.interrupt({ repo, threadId: ours.threadId, key: 'key-a' })
       expect(statusOf(ours.threadId)).toBe('completed')
       await agent.interrupt({ repo, threadId: '999999', key: 'key-a' }) // gone: nothing to stop
+    } finally {
+      await sandbox.close()
+    }
+  })
+})
+
+describe('the agent workflow and the sweep of orphaned agents', () => {
+  const key = (r: string, issue: number) => `${runKeyPrefix(r, issue)}mi0abc-a0`
+  const other = { owner: 'acme', name: 'gears', fullName: 'acme/gears', key: 'acme/gears' }
+  const quiet = { owner: 'acme', name: 'quiet', fullName: 'acme/quiet', key: 'acme/quiet' }
+
+  it("lists the loop's own running runs in every repository swept, one list each, and cancels them once", async () => {
+    const store = new GitHubStore()
+    store.addToken(TOKEN, 'afk-loop', { bot: true })
+    for (const r of ['acme/widgets', 'acme/gears'])
+      store.addRepo(r, { workflows: ['afk-agent.yml'] })
+    store.addRepo('acme/quiet') // no agent workflow there: its list fails, silently
+    const sandbox = await startGitHubSandbox({ store })
+    try {
+      const agent = createWorkflowAgent({
+        clients: createOctokit(TOKEN, { baseUrl: sandbox.url, writeSpacingMs: 0, retries: 0 }),
+        workflowFile: 'afk-agent.yml',
+        ref: null,
+        findDelayMs: 10
+      })
+      const send = (r: typeof repo, k: string) =>
+        agent.dispatch({ repo: r, issue: 1, title: 't', attempt: 0, prompt: 'p', key: k })
+      const mine = await send(repo, key('acme/widgets', 1))
+      const theirs = await send(other, key('acme/gears', 2))
+      await send(other, 'not-a-loop-key')
+      const done = await send(other, key('acme/gears', 3))
+      Object.assign(
+        store.repo('acme/gears').workflowRuns.find((r) => String(r.id) === done.threadId) ?? {},
+        {
+          status: 'completed',
+          conclusion: 'success'
+        }
+      )
+      sandbox.resetCounts()
+      const snapshot = await agent.snapshot([], [repo, other, quiet])
+      expect(agent.listsRunning).toBe(true)
+      expect(snapshot.error).toBeNull()
+      expect(snapshot.running?.()).toEqual([
+        { threadId: mine.threadId, key: key('acme/widgets', 1), repo },
+        { threadId: theirs.threadId, key: key('acme/gears', 2), repo: other }
+      ])
+      expect(sandbox.counts['rest-read']).toBe(3)
+      // With a run in flight in one of them: still one list there.
+      sandbox.resetCounts()
+      await agent.snapshot([{ repo, threadId: mine.threadId }], [repo, other])
+      expect(sandbox.counts['rest-read']).toBe(2)
+      // Cancelled, it is no longer running; a second cancel is a no-op (409 taken as done).
+      await agent.interrupt({ repo, threadId: mine.threadId, key: key('acme/widgets', 1) })
+      await agent.interrupt({ repo, threadId: mine.threadId, key: key('acme/widgets', 1) })
+      const after = await agent.snapshot([], [repo])
+      expect(after.running?.()).toEqual([])
     } finally {
       await sandbox.close()
     }

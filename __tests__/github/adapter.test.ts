@@ -731,3 +731,52 @@ describe('complete CI', () => {
     ).toBe('red')
   })
 })
+
+describe('issueWhereabouts (the sweep of orphaned agents)', () => {
+  const OTHER = 'acme/private'
+  const setup = async (visible: string[] | null) => {
+    const store = seedStore([REPO, OTHER])
+    if (visible) store.visible.set(LOOP, new Set(visible))
+    const here = store.addIssue(REPO, { title: 'stays' })
+    const moved = store.addIssue(REPO, { title: 'moves' })
+    const deleted = store.addIssue(REPO, { title: 'deleted' })
+    store.addIssue(OTHER, { title: 'takes number 1 there' })
+    store.transferIssue(REPO, moved.number, OTHER)
+    store.deleteIssue(REPO, deleted.number)
+    sandbox = await startGitHub(store)
+    return { adapter: adapterFor(sandbox, [REPO]), here, moved, deleted }
+  }
+
+  it('an issue still here; one transferred where the token can read (301, followed); one deleted (410)', async () => {
+    const { adapter, here, moved, deleted } = await setup(null)
+    expect(await adapter.issueWhereabouts(ref(REPO), here.number)).toEqual({
+      status: 200,
+      repo: REPO,
+      number: here.number
+    })
+    expect(await adapter.issueWhereabouts(ref(REPO), 2)).toEqual({
+      status: 200,
+      repo: OTHER,
+      number: moved.number
+    })
+    expect(moved.number).toBe(2)
+    expect(await adapter.issueWhereabouts(ref(REPO), deleted.number)).toEqual({ status: 410 })
+    // One request each, and one more to follow the redirect; nothing GitHub doesn't have.
+    expect(sandbox?.counts['rest-read']).toBe(4)
+    expect(sandbox?.counts.points).toBe(0)
+    expect(sandbox?.violations).toEqual([])
+  })
+
+  it("transferred where the token can't read: 404, as GitHub answers it", async () => {
+    const { adapter } = await setup([REPO])
+    expect(await adapter.issueWhereabouts(ref(REPO), 2)).toEqual({ status: 404 })
+    expect(sandbox?.log.filter((l) => l.includes('/repositories/'))).toEqual([])
+  })
+
+  it('refuses a repository outside the allowlist, and throws on any other failure', async () => {
+    const { adapter } = await setup(null)
+    await expect(adapter.issueWhereabouts(ref(OTHER), 1)).rejects.toThrow('allowlist')
+    if (sandbox) sandbox.options.faults = [{ status: 502, path: /\/issues\/1$/ }]
+    await expect(adapter.issueWhereabouts(ref(REPO), 1)).rejects.toThrow()
+  })
+})

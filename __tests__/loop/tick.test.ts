@@ -586,3 +586,203 @@ describe('an issue transferred out mid-run (issue 15, finding 7)', () => {
     expect(report.rows.find((r) => r.repo === REPO)).toMatchObject({ action: 'WAIT' })
   })
 })
+
+describe('an issue transferred out of view mid-run: its orphaned agent is stopped (issue 15, finding 7)', () => {
+  /** A run in flight on #1, its agent working on. */
+  const inFlight = async (settings = defaultSettings()) => {
+    const world = makeWorld()
+    world.addIssue(REPO, 1, { script: [['run', 'run', 'run', 'run', 'run', 'run']] })
+    await tick(settings, world.ports())
+    const thread = world.statusOf(REPO, 1)?.record?.threads[0]?.id ?? ''
+    expect(thread).toMatch(/^afk-[0-9a-f]{8}-1-/)
+    world.advance()
+    return { world, thread }
+  }
+
+  it.each([
+    [
+      'to a repository the loop cannot read (404)',
+      (w: FakeWorld) => void w.transferIssue(REPO, 1, 'elsewhere/private', 7, false),
+      'the issue is gone from view'
+    ],
+    [
+      'to a readable repository outside the allowlist (301)',
+      (w: FakeWorld) => void w.transferIssue(REPO, 1, 'octo/other', 7, true),
+      'the issue was transferred to octo/other'
+    ],
+    ['by deleting it (410)', (w: FakeWorld) => w.deleteIssue(REPO, 1), 'the issue was deleted']
+  ])('%s: interrupted once, nothing written or rung', async (_name, leave, why) => {
+    const { world, thread } = await inFlight()
+    leave(world)
+    const writes = world.counts.writes
+    const report = await tick(defaultSettings(), world.ports())
+    expect(world.interrupts).toEqual([thread])
+    expect(report.orphans).toEqual([
+      { repo: REPO, issue: 1, threadId: thread, why: expect.stringContaining(why), error: null }
+    ])
+    expect(report.counts.interrupts).toBe(1)
+    expect(world.counts.writes).toBe(writes)
+    expect(world.deliveries).toEqual([])
+    // The next tick finds nothing running to stop, and asks GitHub nothing.
+    const calls = world.whereaboutsCalls.length
+    world.advance()
+    const again = await tick(defaultSettings(), world.ports())
+    expect(world.interrupts).toEqual([thread])
+    expect(again.orphans).toEqual([])
+    expect(world.whereaboutsCalls).toHaveLength(calls)
+  })
+
+  it('a handed-back issue still in its repository, its thread running again (a human’s turn): never interrupted', async () => {
+    const { world, thread } = await inFlight()
+    world.human.addLabel(REPO, 1, 'ready-for-human')
+    await tick(defaultSettings(), world.ports())
+    expect(terminal(world)).toMatchObject({ action: 'RELEASE' })
+    expect(world.interrupts).toEqual([thread])
+    // The record owes nothing: the issue leaves the census (no labels of the loop's).
+    world.issue(REPO, 1).labels = ['ready-for-human']
+    world.issue(REPO, 1).comments = []
+    world.resumeThread(thread)
+    for (let i = 0; i < 3; i++) {
+      world.advance()
+      const report = await tick(defaultSettings(), world.ports())
+      expect(report.orphans).toEqual([])
+    }
+    expect(world.interrupts).toEqual([thread])
+    expect(world.whereaboutsCalls).toEqual([`${REPO}#1`, `${REPO}#1`, `${REPO}#1`])
+  })
+
+  it('a run still in view is never checked with GitHub (its record carries the run key)', async () => {
+    const { world } = await inFlight()
+    await tick(defaultSettings(), world.ports())
+    expect(world.whereaboutsCalls).toEqual([])
+  })
+
+  it('transferred into another allowlisted repository: that repository releases it; the sweep asks nothing', async () => {
+    const { world, thread } = await inFlight()
+    world.addRepo('octo/lib')
+    world.transferIssue(REPO, 1, 'octo/lib', 40)
+    const report = await tick(defaultSettings(), world.ports())
+    expect(report.rows.find((r) => r.issue === 40)).toMatchObject({ reason: 'issue-transferred' })
+    expect(world.interrupts).toEqual([thread])
+    expect(world.whereaboutsCalls).toEqual([])
+    expect(report.orphans).toEqual([])
+  })
+
+  it('moved into an allowlisted repository that could not be read this tick: waits for it', async () => {
+    const { world, thread } = await inFlight()
+    world.addRepo('octo/lib')
+    world.transferIssue(REPO, 1, 'octo/lib', 40)
+    // The transfer dropped the labels: octo/lib doesn't track it, so only the sweep sees it.
+    world.issue('octo/lib', 40).labels = []
+    world.issue('octo/lib', 40).comments = []
+    world.unreadable.add('octo/lib')
+    const report = await tick(defaultSettings(), world.ports())
+    expect(world.whereaboutsCalls).toEqual([`${REPO}#1`])
+    expect(report.orphans).toEqual([])
+    expect(world.interrupts).toEqual([])
+    world.unreadable.delete('octo/lib')
+    const later = await tick(defaultSettings(), world.ports())
+    expect(world.interrupts).toEqual([thread])
+    expect(later.orphans?.[0]?.why).toContain('transferred to octo/lib')
+  })
+
+  it("the run's repository could not be read this tick: nothing is checked or stopped", async () => {
+    const { world, thread } = await inFlight()
+    world.addRepo('octo/lib')
+    world.transferIssue(REPO, 1, 'elsewhere/private', 7, false)
+    world.unreadable.add(REPO.toLowerCase())
+    await tick(defaultSettings(), world.ports())
+    expect(world.whereaboutsCalls).toEqual([])
+    expect(world.interrupts).toEqual([])
+    world.unreadable.clear()
+    await tick(defaultSettings(), world.ports())
+    expect(world.interrupts).toEqual([thread])
+  })
+
+  it('a thread whose issue is a candidate this tick is not checked', async () => {
+    const { world, thread } = await inFlight()
+    world.human.addLabel(REPO, 1, 'ready-for-human')
+    await tick(defaultSettings(), world.ports())
+    // Handed back, then queued again by hand: a candidate, the old thread running again.
+    world.issue(REPO, 1).labels = ['ready-for-agent']
+    world.issue(REPO, 1).comments = []
+    world.resumeThread(thread)
+    const report = await tick(defaultSettings({ mode: 'watch' }), world.ports())
+    expect(report.rows).toEqual([])
+    expect(world.whereaboutsCalls).toEqual([])
+  })
+
+  it('a dry run plans the interrupt and sends nothing; watch and stop sweep too', async () => {
+    const { world, thread } = await inFlight()
+    world.transferIssue(REPO, 1, 'elsewhere/private', 7, false)
+    const dry = await tick(defaultSettings({ dryRun: true }), world.ports())
+    expect(world.interrupts).toEqual([])
+    expect(dry.plan).toContain(`${REPO}: interrupt thread ${thread}`)
+    expect(dry.orphans).toHaveLength(1)
+    await tick(defaultSettings({ mode: 'watch' }), world.ports())
+    expect(world.interrupts).toEqual([thread])
+  })
+
+  it('GitHub failing to answer: a warning, nothing stopped, tried again next tick', async () => {
+    const { world, thread } = await inFlight()
+    world.transferIssue(REPO, 1, 'elsewhere/private', 7, false)
+    const ports = world.ports()
+    const failing = {
+      ...ports,
+      github: {
+        ...ports.github,
+        issueWhereabouts: async () => {
+          throw new Error('HTTP 502')
+        }
+      }
+    }
+    const report = await tick(defaultSettings(), failing)
+    expect(world.interrupts).toEqual([])
+    expect(report.warnings.join('\n')).toContain(`Could not ask GitHub where ${REPO}#1 is`)
+    await tick(defaultSettings(), world.ports())
+    expect(world.interrupts).toEqual([thread])
+  })
+
+  it('a failed interrupt is reported on its line and counts as an error', async () => {
+    const { world } = await inFlight()
+    world.transferIssue(REPO, 1, 'elsewhere/private', 7, false)
+    const ports = world.ports()
+    const report = await tick(defaultSettings(), {
+      ...ports,
+      agent: {
+        ...ports.agent,
+        interrupt: async () => {
+          throw new Error('T3 refused thread.turn.interrupt')
+        }
+      }
+    })
+    expect(report.orphans?.[0]?.error).toBe('T3 refused thread.turn.interrupt')
+  })
+
+  it('at most 10 issues are checked a tick; the rest on later ticks', async () => {
+    const world = makeWorld()
+    const settings = defaultSettings({ maxConcurrent: 20, maxConcurrentPerRepo: 20 })
+    for (let n = 1; n <= 12; n++)
+      world.addIssue(REPO, n, { script: [['run', 'run', 'run', 'run']] })
+    await tick(settings, world.ports())
+    for (let n = 1; n <= 12; n++) world.transferIssue(REPO, n, 'elsewhere/private', 100 + n, false)
+    const first = await tick(settings, world.ports())
+    expect(world.whereaboutsCalls).toHaveLength(10)
+    expect(world.interrupts).toHaveLength(10)
+    expect(first.warnings.join('\n')).toContain('2 more running agent thread(s)')
+    await tick(settings, world.ports())
+    expect(new Set(world.interrupts).size).toBe(12)
+    expect(world.interrupts).toHaveLength(12)
+  })
+
+  it("a backend that can't list its running threads (Copilot) is not read on an idle tick", async () => {
+    const world = makeWorld()
+    world.addRepo(REPO)
+    const ports = world.ports()
+    const { listsRunning: _l, ...agent } = ports.agent
+    await tick(defaultSettings(), { ...ports, agent })
+    expect(world.counts.snapshots).toBe(0)
+    await tick(defaultSettings(), ports)
+    expect(world.counts.snapshots).toBe(1)
+  })
+})

@@ -527,7 +527,7 @@ function repoView(ctx: GraphQLContext, repo: SandboxRepo): Record<string, unknow
 /** Nodes by id, for `node(id:)` / `nodes(ids:)`. */
 function nodeView(ctx: GraphQLContext, id: string): Record<string, unknown> | null {
   const found = ctx.store.findNode(id)
-  if (!found) return null
+  if (!found || !ctx.store.canSee(ctx.viewer, `${found.repo.owner}/${found.repo.name}`)) return null
   switch (found.kind) {
     case 'issue':
       return issueView(ctx, found.repo, found.issue)
@@ -576,7 +576,7 @@ function root(ctx: GraphQLContext): Record<string, unknown> {
     },
     repository: ({ owner, name }: { owner: string; name: string }) => {
       const repo = store.repos.get(`${owner}/${name}`.toLowerCase())
-      if (!repo)
+      if (!repo || !store.canSee(ctx.viewer, `${owner}/${name}`))
         throw new Error(`Could not resolve to a Repository with the name '${owner}/${name}'.`)
       return repoView(ctx, repo)
     },

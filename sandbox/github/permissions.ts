@@ -27,6 +27,7 @@ export interface Needed {
 const REST_PERMISSIONS: Readonly<Record<string, Needed>> = {
   'GET /repos/{owner}/{repo}': { name: 'metadata', access: 'read' },
   'GET /repos/{owner}/{repo}/labels/{name}': { name: 'issues', access: 'read' },
+  'GET /repos/{owner}/{repo}/issues/{issue_number}': { name: 'issues', access: 'read' },
   'POST /repos/{owner}/{repo}/labels': { name: 'issues', access: 'write' },
   'GET /repos/{owner}/{repo}/collaborators/{username}/permission': {
     name: 'metadata',

@@ -376,6 +376,19 @@ export async function startGitHubSandbox(options: SandboxOptions): Promise<GitHu
     const kind: RequestKind = write ? 'rest-write' : 'rest-read'
     counts[kind]++
     log.push(`${kind} ${method} ${path}`)
+    // Where GitHub's redirects point (`/repositories/{id}/…`, as its 301s for
+    // moved repositories name them): not in the OpenAPI description, served
+    // for the one thing the loop follows there, an issue.
+    const moved = /^\/repositories\/(\d+)\/issues\/(\d+)$/.exec(path)
+    if (moved && method === 'GET') {
+      if (!login) return send(res, 401, { message: 'Bad credentials' })
+      if (injectFault(res, kind, method, path)) return
+      const repo = [...store.repos.values()].find((r) => String(r.databaseId) === moved[1])
+      if (!repo || !store.canSee(login, `${repo.owner}/${repo.name}`))
+        return send(res, 404, notFound.body)
+      const reply = issueReply(store, login, repo, Number(moved[2]), origin(req))
+      return send(res, reply.status, reply.body, reply.headers)
+    }
     const match = matchRoute(method, path)
     if ('error' in match) {
       violations.push(match.error)
@@ -424,9 +437,17 @@ export async function startGitHubSandbox(options: SandboxOptions): Promise<GitHu
         return send(res, 400, { message: 'Problems parsing JSON' })
       }
     }
-    const reply = handler({ store, login, params, query: url.searchParams, body: parsed, options })
+    const reply = handler({
+      store,
+      login,
+      params,
+      query: url.searchParams,
+      body: parsed,
+      options,
+      origin: origin(req)
+    })
     if (write && reply.status < 300 && afterWrite(res)) return
-    return send(res, reply.status, reply.body)
+    return send(res, reply.status, reply.body, reply.headers)
   }
 
   const server: Server = createServer((req, res) => {
@@ -467,14 +488,87 @@ interface RestRequest {
   query: URLSearchParams
   body: Record<string, unknown>
   options: SandboxOptions
+  /** `http://127.0.0.1:port`: what absolute URLs in answers start with. */
+  origin: string
 }
 
-type RestHandler = (req: RestRequest) => { status: number; body?: unknown }
+type RestReply = { status: number; body?: unknown; headers?: Record<string, string> }
+type RestHandler = (req: RestRequest) => RestReply
 
-const repoOf = (req: RestRequest): SandboxRepo | null =>
-  req.store.repos.get(`${req.params.owner}/${req.params.repo}`.toLowerCase()) ?? null
+/** The repository a route names, if it exists and the token may see it (else GitHub's 404). */
+const repoOf = (req: RestRequest): SandboxRepo | null => {
+  const repo = req.store.repos.get(`${req.params.owner}/${req.params.repo}`.toLowerCase())
+  return repo && req.store.canSee(req.login, `${repo.owner}/${repo.name}`) ? repo : null
+}
 
 const notFound = { status: 404, body: { message: 'Not Found' } }
+
+function origin(req: IncomingMessage): string {
+  return `http://${req.headers.host ?? '127.0.0.1'}`
+}
+
+/**
+ * `GET` of an issue by number, as GitHub answers it: the issue; for one
+ * transferred away, 301 to its new home when the token can see it and 404
+ * when it can't; 410 for a deleted one (GitHub's "Get an issue" docs).
+ */
+function issueReply(
+  store: GitHubStore,
+  login: string,
+  repo: SandboxRepo,
+  number: number,
+  base: string
+): RestReply {
+  const issue = repo.issues.find((i) => i.number === number)
+  const full = `${repo.owner}/${repo.name}`
+  if (issue) {
+    const api = `https://api.github.com/repos/${full}`
+    return {
+      status: 200,
+      body: {
+        id: issue.databaseId,
+        node_id: issue.id,
+        number: issue.number,
+        title: issue.title,
+        state: issue.state.toLowerCase(),
+        labels: issue.labels.map((name) => ({ name })),
+        url: `${api}/issues/${issue.number}`,
+        repository_url: api,
+        html_url: `https://github.com/${full}/issues/${issue.number}`,
+        user: { login: issue.author },
+        created_at: issue.createdAt,
+        updated_at: issue.updatedAt,
+        closed_at: issue.closedAt
+      }
+    }
+  }
+  const gone = repo.departed?.get(number)
+  if (gone === 'deleted') {
+    return {
+      status: 410,
+      body: {
+        message: 'This issue was deleted',
+        documentation_url: 'https://docs.github.com/rest/issues/issues#get-an-issue',
+        status: '410'
+      }
+    }
+  }
+  const target = gone ? store.repos.get(gone.to) : undefined
+  if (gone && target && store.canSee(login, gone.to)) {
+    const location = `${base}/repositories/${target.databaseId}/issues/${gone.number}`
+    return {
+      status: 301,
+      body: {
+        message: 'Moved Permanently',
+        url: location,
+        documentation_url:
+          'https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects'
+      },
+      headers: { location }
+    }
+  }
+  return notFound
+}
 
 function runJson(repo: SandboxRepo, run: SandboxWorkflowRun): Record<string, unknown> {
   const base = `https://github.com/${repo.owner}/${repo.name}`
@@ -527,6 +621,11 @@ const REST: Readonly<Record<string, RestHandler>> = {
           }
         }
       : notFound
+  },
+  'GET /repos/{owner}/{repo}/issues/{issue_number}': (req) => {
+    const repo = repoOf(req)
+    if (!repo) return notFound
+    return issueReply(req.store, req.login, repo, Number(req.params.issue_number), req.origin)
   },
   'GET /repos/{owner}/{repo}/collaborators/{username}/permission': (req) => {
     const repo = repoOf(req)

@@ -167,6 +167,11 @@ export interface SandboxRepo {
   workflowRuns: SandboxWorkflowRun[]
   /** Numbers are shared by issues and pull requests, as on GitHub. */
   nextNumber: number
+  /**
+   * Issues that left: transferred (to which repository, under which number)
+   * or deleted. What REST answers for their old numbers (301, 404, 410).
+   */
+  departed?: Map<number, { to: string; number: number } | 'deleted'>
 }
 
 /** A stable fake node id (base64 like GitHub's, but readable when decoded). */
@@ -191,6 +196,13 @@ export class GitHubStore {
    * permission endpoint answers it. Unlisted users: `read` (public repository).
    */
   readonly permissions = new Map<string, string>()
+  /**
+   * Logins that see only some repositories (an App installed on a few, a
+   * workflow's `GITHUB_TOKEN` on its own): login → lowercase `owner/name`s.
+   * A repository a login can't see answers as if it didn't exist (REST 404,
+   * GraphQL "Could not resolve"). Logins not listed see every repository.
+   */
+  readonly visible = new Map<string, Set<string>>()
   private seq = 1000
   private clock: () => Date
 
@@ -240,6 +252,12 @@ export class GitHubStore {
     this.repos.set(fullName.toLowerCase(), repo)
     this.commit(fullName, defaultBranch, 'Initial commit', 'octocat')
     return repo
+  }
+
+  /** Whether a login may see a repository (see {@link visible}). */
+  canSee(login: string, fullName: string): boolean {
+    const only = this.visible.get(login)
+    return !only || only.has(fullName.toLowerCase())
   }
 
   repo(fullName: string): SandboxRepo {
@@ -329,6 +347,49 @@ export class GitHubStore {
   }
 
   // ---------------------------------------------------------------- writes ---
+
+  /**
+   * Transfer an issue as GitHub does: it keeps its node id, comments and
+   * timeline, and takes the next number of the target repository. Labels:
+   * GitHub's help has said both "not retained" and "retained where the
+   * target has a label of that name"; `labels: 'matching'` (the default)
+   * keeps those the target has, `'none'` drops them all. The old number then
+   * answers REST with a redirect to the new home (404 to a token that can't
+   * see the target).
+   */
+  transferIssue(
+    fromFullName: string,
+    number: number,
+    toFullName: string,
+    options: { labels?: 'matching' | 'none' } = {}
+  ): SandboxIssue {
+    const from = this.repo(fromFullName)
+    const to = this.repo(toFullName)
+    const issue = this.issue(fromFullName, number)
+    from.issues = from.issues.filter((i) => i !== issue)
+    const kept =
+      options.labels === 'none'
+        ? []
+        : issue.labels.filter((l) =>
+            to.labels.some((t) => t.name.toLowerCase() === l.toLowerCase())
+          )
+    issue.labels = kept
+    issue.number = to.nextNumber++
+    issue.updatedAt = this.now()
+    to.issues.push(issue)
+    from.departed ??= new Map()
+    from.departed.set(number, { to: `${to.owner}/${to.name}`.toLowerCase(), number: issue.number })
+    return issue
+  }
+
+  /** Delete an issue (an admin's act): gone from every read; REST answers its number 410. */
+  deleteIssue(fullName: string, number: number): void {
+    const repo = this.repo(fullName)
+    const issue = this.issue(fullName, number)
+    repo.issues = repo.issues.filter((i) => i !== issue)
+    repo.departed ??= new Map()
+    repo.departed.set(number, 'deleted')
+  }
 
   addComment(issue: SandboxIssue, author: string, body: string): SandboxComment {
     const at = this.now()

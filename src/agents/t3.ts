@@ -19,7 +19,15 @@
  *   `thread.create` always carries a model: `t3-model`, else the project's
  *   default; with neither, nothing is sent and the run is handed back
  *   ({@link PermanentDispatchError}).
- * - `interrupt`: `thread.turn.interrupt`.
+ * - `interrupt`: `thread.turn.interrupt`, under a command id fixed per
+ *   thread and turn (`afk:<thread>:interrupt:<turn id>`): T3 answers a
+ *   repeated id with its first sequence and does nothing (its receipt
+ *   table), so an interrupt sent twice — by a retry after a crash, or a sweep
+ *   that sees the thread still running before T3 has stopped it — is one
+ *   interrupt. A later turn (a human's) gets a new id.
+ * - `running` (the sweep of orphaned agents): the snapshot's threads that
+ *   are running and whose id is an attempt key of the loop's — every thread
+ *   it ever started, whatever issue it was for.
  *
  * Errors: a rejected token, a missing right, an unreachable or redirecting
  * server and an oversized snapshot are {@link AgentUnavailableError}s (not
@@ -31,6 +39,7 @@ import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { T3_TOKEN_HOWTO, type RepoRef, type T3ModelSelection } from '../config.js'
 import type { AgentCheck } from '../core/check.js'
+import { parseAttemptKey } from '../core/orphans.js'
 import type { ThreadStatus } from '../core/types.js'
 import {
   AgentUnavailableError,
@@ -391,21 +400,27 @@ export function createT3Agent(options: T3Options): AgentPort {
   const dispatched = (threadId: string): DispatchedThread => ({ threadId, url: null })
 
   return {
+    listsRunning: true,
     async snapshot(_threads: readonly ThreadQuery[]): Promise<AgentSnapshot> {
       try {
         const { threads } = await tickSnapshot(true)
+        const running = [...threads.values()]
+          .filter((t) => parseAttemptKey(t.id) !== null && t3ThreadStatus(t) === 'running')
+          .map((t) => ({ threadId: t.id, key: t.id }))
         return {
           error: null,
           status: (threadId) => {
             const thread = threads.get(threadId)
             return thread ? t3ThreadStatus(thread) : null
-          }
+          },
+          running: () => running
         }
       } catch (error) {
         return {
           error: error instanceof Error ? error.message : String(error),
           unavailable: error instanceof AgentUnavailableError,
-          status: () => null
+          status: () => null,
+          running: () => []
         }
       }
     },
@@ -510,11 +525,18 @@ export function createT3Agent(options: T3Options): AgentPort {
     },
 
     async interrupt(query: ThreadQuery): Promise<void> {
+      // The turn being stopped, from this tick's snapshot: one command id per
+      // thread and turn, which T3 deduplicates.
+      const thread = await tickSnapshot().then(
+        (s) => s.threads.get(query.threadId),
+        () => undefined
+      )
+      const turn = thread?.latestTurn?.turnId ?? thread?.session?.activeTurnId ?? 'none'
       await call('/api/orchestration/dispatch', {
         method: 'POST',
         body: {
           type: 'thread.turn.interrupt',
-          commandId: `afk:${query.threadId}:interrupt:${now().getTime()}`,
+          commandId: `afk:${query.threadId}:interrupt:${turn}`,
           threadId: query.threadId,
           createdAt: now().toISOString()
         }

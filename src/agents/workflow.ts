@@ -7,6 +7,11 @@
  * - Status from the run by {@link workflowRunStatus}; a tick reads all runs of
  *   a repository with one list call, and only runs that fell off that page
  *   one by one.
+ * - The sweep of orphaned agents: the same list call, made for every
+ *   readable allowlisted repository (not only those with runs in flight),
+ *   names the loop's own running runs (`afk <attempt key>`). One list per
+ *   repository per tick; the newest 100 runs of the workflow are seen. A
+ *   repository whose list fails only drops out of the sweep this tick.
  * - Exactly once: the example workflow names its run `afk <run_key>`, so a
  *   dispatch whose answer was lost is found by name before dispatching again
  *   (also the fallback when GitHub answers 204 without run details).
@@ -20,12 +25,14 @@
  *   raw issue holds the hidden text the prompt builder removed).
  */
 import type { RepoRef } from '../config.js'
+import { parseAttemptKey } from '../core/orphans.js'
 import type { ThreadStatus } from '../core/types.js'
 import type {
   AgentPort,
   AgentSnapshot,
   DispatchRequest,
   DispatchedThread,
+  RunningThread,
   ThreadQuery
 } from '../loop/ports.js'
 import type { GitHubClients } from '../github/client.js'
@@ -159,18 +166,41 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
   }
 
   return {
-    async snapshot(threads: readonly ThreadQuery[]): Promise<AgentSnapshot> {
+    listsRunning: true,
+    async snapshot(
+      threads: readonly ThreadQuery[],
+      sweep: readonly RepoRef[] = []
+    ): Promise<AgentSnapshot> {
       const statuses = new Map<string, ThreadStatus | null>()
       const errors: string[] = []
+      const running: RunningThread[] = []
       const byRepo = new Map<string, { repo: RepoRef; ids: Set<string> }>()
       for (const t of threads) {
         const entry = byRepo.get(t.repo.key) ?? { repo: t.repo, ids: new Set<string>() }
         entry.ids.add(t.threadId)
         byRepo.set(t.repo.key, entry)
       }
+      for (const repo of sweep) {
+        if (!byRepo.has(repo.key)) byRepo.set(repo.key, { repo, ids: new Set<string>() })
+      }
       for (const { repo, ids } of byRepo.values()) {
+        let runs: RunJson[]
         try {
-          for (const run of await listRuns(repo)) {
+          runs = await listRuns(repo)
+        } catch (error) {
+          // Only runs in flight make a failed list the tick's error; a
+          // repository listed for the sweep alone just isn't swept.
+          if (ids.size > 0) errors.push(explain(repo, error).message)
+          continue
+        }
+        for (const run of runs) {
+          const key = keyOf(run)
+          if (key && workflowRunStatus(run.status, run.conclusion) === 'running') {
+            running.push({ threadId: String(run.id), key, repo })
+          }
+        }
+        try {
+          for (const run of runs) {
             if (ids.has(String(run.id)))
               statuses.set(String(run.id), workflowRunStatus(run.status, run.conclusion))
           }
@@ -194,7 +224,8 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
       }
       return {
         error: errors.length ? errors.join('; ') : null,
-        status: (id) => statuses.get(id) ?? null
+        status: (id) => statuses.get(id) ?? null,
+        running: () => running
       }
     },
 
@@ -338,6 +369,15 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
       }
     }
   }
+}
+
+/** The attempt key of a run the loop dispatched (named exactly `afk <key>`), or null. */
+function keyOf(run: RunJson): string | null {
+  for (const name of [run.display_title, run.name]) {
+    const key = name?.startsWith('afk ') ? name.slice(4) : null
+    if (key && parseAttemptKey(key)) return key
+  }
+  return null
 }
 
 /** A 400/422 that names `return_run_details`: a server that doesn't know the key. */

@@ -31,10 +31,16 @@
  * close), whose parts are checked one by one. The tracking label rides in
  * the same document, kept in step with the record written. Labels that don't
  * exist yet are created (REST) the first time they are added.
+ *
+ * `issueWhereabouts`: one REST `GET /repos/{o}/{r}/issues/{n}` (REST's
+ * request budget, no GraphQL points) for the sweep of orphaned agents: a
+ * redirect is followed to the issue's new home, and 404/410 are facts, not
+ * failures.
  */
 import { z } from 'zod'
 import { decode, MARKER } from '../core/bookkeeping.js'
 import type { Delivery } from '../core/types.js'
+import type { IssueWhereabouts } from '../core/orphans.js'
 import { AUTHOR_ASSOCIATIONS, type AuthorAssociation, type RepoRef } from '../config.js'
 import {
   ConflictError,
@@ -367,6 +373,7 @@ const CANDIDATE_SLACK = 5
 export interface GitHubAdapter extends GitHubPort {
   /** The rate limit as last seen in a response, for the log. */
   rateLimit(): { remaining: number; resetAt: string | null } | null
+  issueWhereabouts(repo: RepoRef, issue: number): Promise<IssueWhereabouts>
 }
 
 /** Labels the loop creates when a repository doesn't have them yet. */
@@ -1413,7 +1420,56 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       }
       await labelId(allowed, name, true)
     },
+    async issueWhereabouts(repo: RepoRef, issue: number): Promise<IssueWhereabouts> {
+      const r = allowlist.get(repo.key)
+      if (!r) throw new Error(`refusing to read ${repo.fullName}: it is not in the repos allowlist`)
+      // GitHub answers a transferred issue with 301 to its new home, 404 when
+      // the token can't read where it went (or it was deleted there), 410 when
+      // deleted where it can. The redirect is followed by hand, once, and only
+      // on GitHub's own origin: a renamed repository redirects too (same
+      // number, new name), and a 301 with an empty Location has been seen.
+      const answer = async (route: string, params: Record<string, unknown>) => {
+        try {
+          const res = await reader.request(route, { ...params, request: { redirect: 'manual' } })
+          return { status: res.status as number, data: res.data as unknown, headers: res.headers }
+        } catch (error) {
+          const status = (error as { status?: unknown }).status
+          if (status === 404 || status === 410) return { status, data: null, headers: {} }
+          throw asRateLimited(error) ?? error
+        }
+      }
+      let res = await answer('GET /repos/{owner}/{repo}/issues/{issue_number}', {
+        owner: r.owner,
+        repo: r.name,
+        issue_number: issue
+      })
+      if (res.status === 301) {
+        const location = String((res.headers as Record<string, unknown>).location ?? '')
+        const base = String(reader.request.endpoint.DEFAULTS.baseUrl)
+        if (!location || !sameOrigin(location, base)) return { status: 301, to: null }
+        res = await answer(`GET ${location}`, {})
+        if (res.status === 301) return { status: 301, to: null }
+      }
+      if (res.status === 404 || res.status === 410) return { status: res.status }
+      const data = (res.data ?? {}) as { number?: unknown; repository_url?: unknown }
+      const home = /\/repos\/([^/]+\/[^/]+?)\/?$/.exec(String(data.repository_url ?? ''))?.[1]
+      if (res.status !== 200 || !home || typeof data.number !== 'number') {
+        throw new Error(
+          `GitHub answered ${r.fullName}#${issue} with HTTP ${res.status} and no issue in it`
+        )
+      }
+      return { status: 200, repo: home, number: data.number }
+    },
     rateLimit: () => lastRateLimit
+  }
+}
+
+/** Whether a URL is on the API's own origin (a redirect elsewhere would carry the token there). */
+function sameOrigin(url: string, base: string): boolean {
+  try {
+    return new URL(url).origin === new URL(base).origin
+  } catch {
+    return false
   }
 }
 

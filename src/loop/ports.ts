@@ -13,6 +13,7 @@
  */
 import type { AuthorAssociation, RepoRef } from '../config.js'
 import type { AgentCheck } from '../core/check.js'
+import type { IssueWhereabouts } from '../core/orphans.js'
 import type { AnyReason, CIStatus, DoorbellKind, ThreadStatus } from '../core/types.js'
 
 /** Nothing in the loop reads time except through this. */
@@ -49,6 +50,23 @@ export interface AgentSnapshot {
    * when unknown. Backends that push to `afk/issue-N` leave it out.
    */
   branch?(threadId: string): string | null
+  /**
+   * The loop's own threads the backend sees running now (any thread or run
+   * named by an attempt key, `afk-<repo hash>-<issue>-<time>-a<n>`), for the
+   * sweep of orphaned agents (src/core/orphans.ts). Only backends that set
+   * {@link AgentPort.listsRunning} have it; empty when the read failed.
+   */
+  running?(): readonly RunningThread[]
+}
+
+/** A running thread of the loop's own, as the backend lists it. */
+export interface RunningThread {
+  /** What {@link AgentPort.interrupt} stops: the T3 thread id, the workflow run id. */
+  threadId: string
+  /** The attempt key it was dispatched under (the thread id on T3, from `afk <key>` for workflow runs). */
+  key: string
+  /** The repository it was listed in, when the backend lists per repository (workflow runs). */
+  repo?: RepoRef
 }
 
 export interface DispatchRequest {
@@ -72,8 +90,19 @@ export interface DispatchedThread {
 }
 
 export interface AgentPort {
-  /** One read per tick; never throws (failure → `error` set, statuses null). */
-  snapshot(threads: readonly ThreadQuery[]): Promise<AgentSnapshot>
+  /**
+   * One read per tick; never throws (failure → `error` set, statuses null).
+   * `sweep`: the readable allowlisted repositories whose running threads
+   * {@link AgentSnapshot.running} must list (a backend that lists per
+   * repository reads each once; a failure there only shortens the list).
+   */
+  snapshot(threads: readonly ThreadQuery[], sweep?: readonly RepoRef[]): Promise<AgentSnapshot>
+  /**
+   * The snapshot lists the loop's own running threads, so the tick reads the
+   * agent every tick (not only with runs in flight) to stop orphans. Copilot
+   * can't: GitHub documents no way to stop a task.
+   */
+  readonly listsRunning?: boolean
   /** Start a turn. Throws with a message a user can act on. */
   dispatch(request: DispatchRequest): Promise<DispatchedThread>
   /** The thread a dispatch with this key created, if any (crash reconciliation). */
@@ -317,6 +346,12 @@ export interface GitHubPort {
   findNotice(query: NoticeQuery): Promise<boolean>
   /** The dashboard issue's reads and writes, where the adapter has them. */
   dashboard?: DashboardPort
+  /**
+   * Where an issue is now (REST `GET /repos/{o}/{r}/issues/{n}`: one request,
+   * no GraphQL points), for the sweep of orphaned agents. Throws on any other
+   * answer (a network failure, a 5xx, a rate limit).
+   */
+  issueWhereabouts?(repo: RepoRef, issue: number): Promise<IssueWhereabouts>
 }
 
 /** The loop's dashboard issue in one repository, as read. */

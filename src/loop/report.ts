@@ -30,10 +30,28 @@ export interface RunRow {
   error: string | null
 }
 
+/**
+ * An agent stopped because its issue left the loop's view (transferred to a
+ * repository the loop can't read, or deleted): no status comment is left to
+ * say so, so the job summary does.
+ */
+export interface OrphanRow {
+  /** Where the run was claimed (`owner/name`). */
+  repo: string
+  issue: number
+  threadId: string
+  /** What GitHub said about the issue, in words. */
+  why: string
+  /** Set when the interrupt failed (the next tick tries again). */
+  error: string | null
+}
+
 export interface TickReport {
   mode: string
   dryRun: boolean
   rows: RunRow[]
+  /** Agents interrupted (or, in a dry run, to interrupt) because their issue left the loop's view. */
+  orphans?: OrphanRow[]
   warnings: string[]
   /** Repositories that could not be read this tick. */
   repoErrors: { repo: string; error: string }[]
@@ -81,7 +99,10 @@ export function tickCounts(report: TickReport): TickCounts {
     handedBack: count((r) => HANDED_BACK.includes(r.action)),
     released: count((r) => r.action === 'RELEASE'),
     errors:
-      count((r) => r.error !== null) + report.repoErrors.length + report.permissionFailures.length
+      count((r) => r.error !== null) +
+      report.repoErrors.length +
+      report.permissionFailures.length +
+      (report.orphans ?? []).filter((o) => o.error !== null).length
   }
 }
 
@@ -132,6 +153,9 @@ export function summaryLine(report: TickReport): string {
       ? `${p.spent} GitHub point(s) spent${p.remaining !== null ? `, ${p.remaining} left` : ''}`
       : null,
     report.budget ? 'claims held back by the points budget' : null,
+    report.orphans?.length
+      ? `${report.orphans.length} agent(s) of issues out of view ${report.dryRun ? 'to stop' : 'stopped'}`
+      : null,
     errors > 0 ? `${errors} error(s)` : null,
     report.writesStopped ? 'writes stopped by the rate limit' : null,
     report.dryRun ? 'dry run' : null
@@ -183,6 +207,20 @@ export function summaryMarkdown(report: TickReport): string {
   lines.push(
     `Totals: ${report.rows.length} run(s); ${c.writes} write(s), ${c.dispatches} dispatch(es), ${c.interrupts} interrupt(s), ${c.notifications} notification(s).`
   )
+  const orphans = report.orphans ?? []
+  if (orphans.length > 0) {
+    lines.push(
+      '',
+      `**Agents ${report.dryRun ? 'to stop' : 'stopped'} whose issue left the loop's view** (no status comment is left to say so):`,
+      ''
+    )
+    for (const o of orphans) {
+      const done = o.error
+        ? `could not interrupt thread ${o.threadId} yet: ${o.error}`
+        : `thread ${o.threadId} ${report.dryRun ? 'would be interrupted' : 'interrupted'}`
+      lines.push(`- ${o.repo}#${o.issue}: ${cell(o.why)}; ${cell(done)}.`)
+    }
+  }
   for (const f of report.permissionFailures) {
     lines.push('', `**Missing permission in ${f.repo}: \`${f.permission}\`** — ${f.error}`)
   }

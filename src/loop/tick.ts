@@ -12,7 +12,13 @@
  *    (so a maintainer has `ready-for-agent` to put on issues from the first
  *    tick on), then claim candidates up to the caps — and up to what
  *    GitHub's points left can pay for (see {@link affordableClaims}).
- * 5. Report: a row per run, totals, warnings, the points spent and left,
+ * 5. Sweep (modes on, watch, stop; backends that list their running
+ *    threads): a running thread of the loop's own whose issue no readable
+ *    record carries any more is checked with GitHub, and interrupted only if
+ *    its issue was transferred away or deleted (`core/orphans.ts`). Its
+ *    record left with the issue, so nothing is written and nothing rung: one
+ *    line in the report.
+ * 6. Report: a row per run, totals, warnings, the points spent and left,
  *    what a dry run would do, and the writes GitHub refused for lack of
  *    permission (which fail the step).
  *
@@ -23,9 +29,14 @@
  * tick never stops between the writes of one change; claims spend only what
  * is left after every in-flight run has its share.
  *
+ * The agent is read once a tick: with runs in flight, with candidates to
+ * claim, and — for the sweep — every tick in modes on, watch and stop when
+ * the backend lists its running threads (T3, the agent workflow).
+ *
  * The tick reads time once, at its start, through the Clock port.
  */
 import { decode } from '../core/bookkeeping.js'
+import { orphanCandidates, orphanVerdict } from '../core/orphans.js'
 import type { AuthorAssociation, RepoRef } from '../config.js'
 import type { RepoWorld } from './ports.js'
 import { Effects } from './effects.js'
@@ -39,7 +50,7 @@ import type {
   NotifierPort,
   ThreadQuery
 } from './ports.js'
-import type { RunRow, TickReport } from './report.js'
+import type { OrphanRow, RunRow, TickReport } from './report.js'
 import { currentThread, recordMatches } from './run-view.js'
 import { errorMessage, row, stepRun, type LoopSettings } from './watcher.js'
 
@@ -132,7 +143,17 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
   const claiming =
     settings.mode === 'on' &&
     world.repos.some((w) => w.error === null && w.candidates.length > 0 && modeOf(w) === 'on')
-  const snapshot = await readAgent(deps.agent, threadsInFlight(world.repos), claiming)
+  const sweeping =
+    deps.agent.listsRunning === true &&
+    deps.github.issueWhereabouts !== undefined &&
+    SWEEP_MODES.includes(settings.mode)
+  const readable = world.repos.filter((w) => w.error === null).map((w) => w.repo)
+  const snapshot = await readAgent(
+    deps.agent,
+    threadsInFlight(world.repos),
+    claiming || sweeping,
+    sweeping ? readable : undefined
+  )
   if (snapshot.error) warn(`The agent's status could not be read this tick: ${snapshot.error}`)
   if (snapshot.error && snapshot.unavailable) effects.agentUnavailable = snapshot.error
 
@@ -217,6 +238,19 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
     )
   }
 
+  const orphans = sweeping
+    ? await sweepOrphans({
+        world,
+        snapshot,
+        rows,
+        github: deps.github,
+        effects,
+        now,
+        warn,
+        log: deps.log
+      })
+    : []
+
   const dashboardsWritten = dashboardPort
     ? await writeDashboards({
         port: dashboardPort,
@@ -236,6 +270,7 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
     mode: settings.mode,
     dryRun: settings.dryRun,
     rows,
+    orphans,
     warnings,
     repoErrors,
     agentError: snapshot.error,
@@ -327,16 +362,107 @@ function originOf(
   return { repo: w.repo, has }
 }
 
-/** One agent read per tick, and none when nothing is in flight or to claim. Never throws. */
+/**
+ * One agent read per tick, and none when nothing is in flight, to claim or
+ * to sweep. Never throws.
+ */
 async function readAgent(
   agent: AgentPort,
   queries: ThreadQuery[],
-  claiming: boolean
+  needed: boolean,
+  sweep: readonly RepoRef[] | undefined
 ): Promise<AgentSnapshot> {
-  if (queries.length === 0 && !claiming) return UNKNOWN_SNAPSHOT
+  if (queries.length === 0 && !needed) return UNKNOWN_SNAPSHOT
   try {
-    return await agent.snapshot(queries)
+    return await (sweep ? agent.snapshot(queries, sweep) : agent.snapshot(queries))
   } catch (error) {
     return { status: () => null, error: errorMessage(error) }
   }
+}
+
+/** The modes whose ticks stop orphaned agents (off and check read nothing of the agent's). */
+const SWEEP_MODES: readonly string[] = ['on', 'watch', 'stop']
+
+/**
+ * Stop the agents of issues that left the loop's view (transferred to a
+ * repository it can't read, or deleted): see `core/orphans.ts` for which
+ * threads are candidates and when GitHub's answer means "interrupt". An
+ * interrupt sent twice is harmless (T3 deduplicates its command id per turn;
+ * a cancelled workflow run is no longer running, and cancelling a finished
+ * one answers 409, taken as done), so a tick that dies midway is simply
+ * repeated by the next.
+ */
+async function sweepOrphans(input: {
+  world: { repos: readonly RepoWorld[] }
+  snapshot: AgentSnapshot
+  rows: readonly RunRow[]
+  github: GitHubPort
+  effects: Effects
+  now: Date
+  warn: (message: string) => void
+  log?: TickDeps['log']
+}): Promise<OrphanRow[]> {
+  const { world, snapshot, github, effects } = input
+  const running = snapshot.running?.() ?? []
+  if (running.length === 0 || !github.issueWhereabouts) return []
+  const repos = world.repos.map((w) => ({ key: w.repo.key, read: w.error === null }))
+  const knownRunKeys = new Set<string>()
+  const busy = new Set<string>()
+  for (const w of world.repos) {
+    if (w.error !== null) continue
+    for (const issue of [...w.tracked, ...w.candidates]) {
+      const decoded = issue.statusComment ? decode(issue.statusComment.body) : null
+      if (decoded?.kind === 'ok') knownRunKeys.add(decoded.record.runKey)
+    }
+    for (const c of w.candidates) busy.add(`${w.repo.key}#${c.number}`)
+  }
+  for (const r of input.rows) busy.add(`${r.repo.toLowerCase()}#${r.issue}`)
+  const { candidates, deferred } = orphanCandidates({
+    running: running.map((t) => ({
+      threadId: t.threadId,
+      key: t.key,
+      ...(t.repo ? { listedIn: t.repo.key } : {})
+    })),
+    repos,
+    knownRunKeys,
+    busy,
+    now: input.now
+  })
+  if (deferred > 0) {
+    input.warn(
+      `${deferred} more running agent thread(s) without a run in view are checked on later ticks (at most ${candidates.length} a tick).`
+    )
+  }
+  const out: OrphanRow[] = []
+  for (const c of candidates) {
+    const repo = world.repos.find((w) => w.repo.key === c.repo)?.repo
+    if (!repo) continue
+    let verdict: ReturnType<typeof orphanVerdict>
+    try {
+      verdict = orphanVerdict(await github.issueWhereabouts(repo, c.issue), c, repos)
+    } catch (error) {
+      input.warn(
+        `Could not ask GitHub where ${repo.fullName}#${c.issue} is (its agent ${c.threadId} runs without a run in view): ${errorMessage(error)}`
+      )
+      continue
+    }
+    input.log?.debug?.(
+      `sweep: ${repo.fullName}#${c.issue}, thread ${c.threadId}: ${verdict.act}, ${verdict.why}`
+    )
+    if (verdict.act !== 'interrupt') continue
+    const row: OrphanRow = {
+      repo: repo.fullName,
+      issue: c.issue,
+      threadId: c.threadId,
+      why: verdict.why,
+      error: null
+    }
+    try {
+      await effects.interrupt({ repo, threadId: c.threadId, key: c.key })
+    } catch (error) {
+      row.error = errorMessage(error)
+    }
+    out.push(row)
+  }
+  return out
 }
