@@ -105,6 +105,25 @@ describe('a token that may not write', () => {
   })
 })
 
+describe('a token GitHub refuses', () => {
+  it('fails the step naming github-token and the fix, without printing the token', async () => {
+    world = await startWorld({ repos: [REPO] })
+    const w = world
+    w.addIssue(REPO, 'Ready', [['run']])
+    const token = 'ghs_NOT_A_REAL_TOKEN_31337'
+    const run = await runAction(w.inputs({ mode: 'on', 'github-token': token }), w.env())
+    expect(run.code).not.toBe(0)
+    expect(run.stdout).toMatch(
+      /::error::afk-loop failed: .*github-token was refused by GitHub \(401 Bad credentials\): .*Pass a valid token in github-token/
+    )
+    const printed = `${run.stdout}${run.stderr}${run.summary}`
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+    expect(printed.join('\n')).not.toContain(token)
+    expect(w.github.writes).toBe(0)
+  })
+})
+
 describe('on GitHub Enterprise Server', () => {
   it('follows GHES-shaped API URLs and lands an agent-workflow run though dispatches refuse return_run_details', async () => {
     world = await startWorld({
