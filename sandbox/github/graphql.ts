@@ -489,6 +489,11 @@ function repoView(ctx: GraphQLContext, repo: SandboxRepo): Record<string, unknow
         orderBy?: { field: string; direction: 'ASC' | 'DESC' } | null
       }
     ) => {
+      // Issues carrying ANY of the labels: what GitHub staff describe for the
+      // connection's `labels:` argument (cli/cli#589, an "OR" between labels).
+      // For `filterBy.labels` no source says (the schema: "the list of label
+      // names exist on the issue"); the loop asks one label at a time, where
+      // both readings agree.
       const labels = args.labels ?? args.filterBy?.labels ?? null
       const states = args.states ?? args.filterBy?.states ?? null
       const since = args.filterBy?.since ? Date.parse(args.filterBy.since) : -Infinity

@@ -73,7 +73,7 @@ import {
   findDashboard,
   updateDashboardMutation
 } from './dashboard.js'
-import { asPermissionError } from './errors.js'
+import { asPermissionError, asTokenRefused, isRateLimited } from './errors.js'
 import type { GitHubClient, GitHubClients } from './client.js'
 import {
   COMMENTS_QUERY,
@@ -439,7 +439,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     try {
       data = await client.graphql(document, variables)
     } catch (error) {
-      throw asRateLimited(error) ?? error
+      throw asRateLimited(error) ?? asTokenRefused(error) ?? error
     }
     const parsed = schema.safeParse(data)
     if (!parsed.success) {
@@ -479,7 +479,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       const data = await reader.graphql<Record<string, unknown>>(document, variables)
       return { data: data ?? {}, errors: [] }
     } catch (error) {
-      const limited = asRateLimited(error)
+      const limited = asRateLimited(error) ?? asTokenRefused(error)
       if (limited) throw limited
       const partial = error as {
         data?: Record<string, unknown> | null
@@ -1495,33 +1495,16 @@ function asAssociation(value: string): AuthorAssociation {
  * GraphQL's spent budget is HTTP 200 with an error of type `RATE_LIMITED`
  * (documented) or `RATE_LIMIT` (seen in 2026; the throttling plugin only
  * knows the first, so both are checked here); REST's is 403/429 with
- * `x-ratelimit-remaining: 0`. See docs/reference/github-graphql-costs.md.
+ * `x-ratelimit-remaining: 0`, or a secondary limit's `retry-after` or wording
+ * ({@link isRateLimited}). See docs/reference/github-graphql-costs.md.
  */
 export function asRateLimited(error: unknown): RateLimitedError | null {
+  if (!isRateLimited(error)) return null
   const e = error as {
-    status?: number
-    message?: string
     headers?: Record<string, string | undefined>
-    response?: {
-      headers?: Record<string, string | undefined>
-      data?: { errors?: { type?: string }[] }
-    }
-    errors?: { type?: string }[]
-  } | null
-  if (!e) return null
+    response?: { headers?: Record<string, string | undefined> }
+  }
   const headers = e.response?.headers ?? e.headers ?? {}
-  const graphqlLimited = [...(e.errors ?? []), ...(e.response?.data?.errors ?? [])].some(
-    (x) => x.type === 'RATE_LIMITED' || x.type === 'RATE_LIMIT'
-  )
-  const primary = (e.status === 403 || e.status === 429) && headers['x-ratelimit-remaining'] === '0'
-  const secondary = (e.status === 403 || e.status === 429) && /rate limit/i.test(e.message ?? '')
-  if (
-    !graphqlLimited &&
-    !primary &&
-    !secondary &&
-    !/GraphQL Rate Limit Exceeded/.test(e.message ?? '')
-  )
-    return null
   const reset = Number(headers['x-ratelimit-reset'])
   return new RateLimitedError(
     `GitHub's rate limit is spent${Number.isFinite(reset) ? ` until ${new Date(reset * 1000).toISOString()}` : ''}`,

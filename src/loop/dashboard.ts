@@ -3,14 +3,14 @@
  * are driven (its checkboxes set the repository's mode), written after (with
  * the tick's rows), and only when its text changed.
  *
- * Costs: one query per readable repository (1 point; a second only while
- * the dashboard's label finds nothing: before the first dashboard, or once
- * for one an earlier release opened without the label); only when the text
+ * Costs: one query per readable repository (1 point: by the dashboard's
+ * label, with the viewer's first open issues beside it for one opened
+ * without the label, see src/github/dashboard.ts); only when the text
  * changed, a re-read of the body (1 point: a box ticked since the read is
  * never overwritten; the next tick reads it) and the write; a REST
  * permission read per editor, only when someone other than the loop edited
  * the body. The write also puts back a missing label and reopens a closed
- * dashboard (see src/github/dashboard.ts). Dry run: read, plan, write nothing.
+ * dashboard, in the same mutation. Dry run: read, plan, write nothing.
  */
 import type { AuthorAssociation, Mode, RepoRef } from '../config.js'
 import {
