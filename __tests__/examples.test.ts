@@ -100,7 +100,7 @@ describe('the example workflows', () => {
     const minted = (guard: string): string[] =>
       /!= 'off'/.test(guard)
         ? ['check', 'on', 'stop', 'watch']
-        : [...guard.matchAll(/AFK_LOOP_MODE == '(\w+)'/g)].map((m) => m[1]).sort()
+        : [...guard.matchAll(/AFK_LOOP_MODE == '(\w+)'/g)].map((m) => m[1] ?? '').sort()
     for (const file of files.filter((f) => f.startsWith('afk-loop'))) {
       expect([file, minted(appTokens(file)[0]?.if ?? '')]).toEqual([
         file,
