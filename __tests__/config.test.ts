@@ -385,3 +385,80 @@ describe('agent: copilot', () => {
     expect(SECRET_INPUTS).toContain('copilot-token')
   })
 })
+
+describe('error messages with huge or secret inputs', () => {
+  const names = Object.keys(INPUT_DEFAULTS) as (keyof RawInputs)[]
+  const huge = 'x'.repeat(100_000)
+  const bad: Record<string, string> = {
+    repos: huge,
+    't3-url': `not a url ${huge}`,
+    'notify-slack-webhook': `http://${huge}`,
+    'notify-webhook-url': `nope ${huge}`,
+    'prompt-template': `{{${'y'.repeat(100_000)}}}`,
+    'fix-forward-prompt-template': `{{${'y'.repeat(100_000)}}}`,
+    'notify-mention': `@${huge}`
+  }
+
+  it.each(names)(
+    '%s: a 100,000-character value is quoted by its first 80 characters at most',
+    (name) => {
+      const parsed = parseConfig({ ...valid, [name]: bad[name] ?? huge })
+      const errors = parsed.ok ? [] : parsed.errors
+      const text = errors.join('\n')
+      expect(text.length).toBeLessThan(3_000)
+      expect(text).not.toContain('x'.repeat(81))
+      expect(text).not.toContain('y'.repeat(81))
+      if (errors.some((e) => e.includes('x'.repeat(80)) || e.includes('y'.repeat(80)))) {
+        expect(text).toMatch(/…'? \(1000\d\d characters\)/)
+      }
+    }
+  )
+
+  it('says how long a clipped value was', () => {
+    expect(errorsOf({ ...valid, 'max-runtime': huge })).toEqual([
+      `Input 'max-runtime': '${'x'.repeat(80)}…' (100000 characters) is not a duration. Use a number with a unit, such as 90s, 20m, 6h or 1d (at least 1s).`
+    ])
+  })
+
+  it('reports a few problems per input and counts the rest', () => {
+    const errors = errorsOf({
+      ...valid,
+      repos: Array.from({ length: 10_000 }, (_, i) => `bad repo ${i}`).join(',')
+    })
+    expect(errors).toHaveLength(6)
+    expect(errors[5]).toBe("Input 'repos': and 9995 more problem(s) like the ones above.")
+    expect(errors.join('\n').length).toBeLessThan(2_000)
+  })
+
+  it.each([
+    'github-token',
+    't3-url',
+    't3-token',
+    'copilot-token',
+    'notify-slack-webhook',
+    'notify-webhook-url',
+    'notify-webhook-secret',
+    'state-secret'
+  ] as const)('never shows any part of the secret input %s', (name) => {
+    const secret = `SeCrEt${'z'.repeat(40)}`
+    for (const value of [
+      secret,
+      `http://${secret}`,
+      `not a url ${secret}`,
+      `ghs_${secret}`,
+      'short'
+    ]) {
+      const inputs: Partial<RawInputs> = {
+        ...valid,
+        agent: name === 'copilot-token' ? 'copilot' : 't3',
+        [name]: value
+      }
+      if (name === 'notify-webhook-secret') inputs['notify-webhook-url'] = ''
+      const parsed = parseConfig(inputs)
+      const text = parsed.ok ? '' : parsed.errors.join('\n')
+      expect(text).not.toContain('SeCrEt')
+      expect(text).not.toContain('zzzzzzzz')
+      if (value === 'short' && !parsed.ok) expect(text).not.toContain("'short'")
+    }
+  })
+})

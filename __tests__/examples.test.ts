@@ -94,4 +94,18 @@ describe('the example workflows', () => {
       expect(appTokens(file)[0]?.if).toBeTruthy()
     }
   })
+
+  it('the loop mints its token in every mode that reads GitHub, check included', () => {
+    // The guards take two shapes: `… != 'off'`, or a list of `… == 'mode'`.
+    const minted = (guard: string): string[] =>
+      /!= 'off'/.test(guard)
+        ? ['check', 'on', 'stop', 'watch']
+        : [...guard.matchAll(/AFK_LOOP_MODE == '(\w+)'/g)].map((m) => m[1] ?? '').sort()
+    for (const file of files.filter((f) => f.startsWith('afk-loop'))) {
+      expect([file, minted(appTokens(file)[0]?.if ?? '')]).toEqual([
+        file,
+        ['check', 'on', 'stop', 'watch']
+      ])
+    }
+  })
 })

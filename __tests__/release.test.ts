@@ -7,7 +7,13 @@
 import { describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
-import { majorTag, releaseNotes, releaseProblems, versionOfTag } from '../scripts/release-notes.mjs'
+import {
+  majorTag,
+  majorTagToMove,
+  releaseNotes,
+  releaseProblems,
+  versionOfTag
+} from '../scripts/release-notes.mjs'
 
 const changelog = `# Changelog
 
@@ -50,6 +56,18 @@ describe('a release tag', () => {
     expect(majorTag('v2.0.0-rc.1')).toBeNull()
   })
 
+  it('moves its major tag only when it is the newest release of that major version', () => {
+    const tags = ['refs/tags/v1', 'refs/tags/v1.0.0', 'refs/tags/v1.2.0', 'refs/tags/v2.0.0-rc.1']
+    expect(majorTagToMove('v1.2.1', tags)).toBe('v1')
+    expect(majorTagToMove('v1.0.9', tags)).toBeNull()
+    expect(majorTagToMove('v1.2.0', tags)).toBe('v1')
+    expect(majorTagToMove('v1.10.0', ['v1.9.0', 'v1.2.0'])).toBe('v1')
+    expect(majorTagToMove('v1.9.0', ['v1.10.0'])).toBeNull()
+    expect(majorTagToMove('v2.0.0', tags)).toBe('v2')
+    expect(majorTagToMove('v2.0.0', [...tags, 'v3.0.0'])).toBe('v2')
+    expect(majorTagToMove('v2.1.0-rc.1', tags)).toBeNull()
+  })
+
   it('is refused, saying what to fix, when package.json or CHANGELOG disagree', () => {
     expect(releaseProblems('v1.2.0', changelog, '1.2.0')).toEqual([])
     expect(releaseProblems('v1.2.0', changelog, '1.1.0')).toEqual([
@@ -84,10 +102,43 @@ describe('the release workflow', () => {
       'git status --porcelain -- dist',
       'npm run licenses',
       'gh release create "$TAG"',
-      'git push --force origin "refs/tags/$major"'
+      'scripts/release-notes.mjs --major "$TAG"',
+      '"repos/$GITHUB_REPOSITORY/git/refs/tags/$major" -f sha="$GITHUB_SHA"'
     ].map((needle) => runs.indexOf(needle))
     expect(order.every((i) => i >= 0)).toBe(true)
     expect([...order].sort((a, b) => a - b)).toEqual(order)
+  })
+})
+
+describe('the workflows that build or write', () => {
+  const workflows = ['release.yml', 'ci.yml'].map((file) => ({
+    file,
+    steps: Object.values(
+      (
+        parse(readFileSync(`.github/workflows/${file}`, 'utf8')) as {
+          jobs: Record<string, { steps: { uses?: string; with?: Record<string, unknown> }[] }>
+        }
+      ).jobs
+    ).flatMap((job) => job.steps)
+  }))
+
+  it('pin every action by commit SHA, with its tag in a comment', () => {
+    for (const { file, steps } of workflows) {
+      for (const step of steps.filter((s) => s.uses)) {
+        expect(`${file}: ${step.uses}`).toMatch(/@[0-9a-f]{40}$/)
+      }
+      const text = readFileSync(`.github/workflows/${file}`, 'utf8')
+      expect(text).not.toMatch(/uses: \S+@[0-9a-f]{40}\s*$/m)
+    }
+  })
+
+  it('check out without keeping the token in .git/config', () => {
+    for (const { file, steps } of workflows) {
+      const checkouts = steps.filter((s) => s.uses?.startsWith('actions/checkout@'))
+      expect(checkouts.length).toBeGreaterThan(0)
+      for (const step of checkouts)
+        expect([file, step.with?.['persist-credentials']]).toEqual([file, false])
+    }
   })
 })
 

@@ -143,7 +143,10 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     const branch = `afk/issue-${issue}`
     const commit = store.commit(repo, branch, `Work on #${issue}`, AGENT_LOGIN)
     store.setCI(repo, commit.oid, ci)
-    const open = store.repo(repo).pulls.some((p) => p.headRefName === branch && p.state === 'OPEN')
+    // The agent's own pull request: a fork's from a branch of the same name is not it.
+    const ownOpen = (p: { headRefName: string; state: string; isCrossRepository: boolean }) =>
+      p.headRefName === branch && p.state === 'OPEN' && !p.isCrossRepository
+    const open = store.repo(repo).pulls.some(ownOpen)
     const pull = open
       ? null
       : store.openPullRequest(repo, {
@@ -153,9 +156,7 @@ export async function startWorld(options: WorldOptions): Promise<World> {
           title: `Fix #${issue}`
         })
     if (options.onPush === 'auto-merge' || options.onPush === 'auto-squash') {
-      const number =
-        pull?.number ??
-        store.repo(repo).pulls.find((p) => p.headRefName === branch && p.state === 'OPEN')?.number
+      const number = pull?.number ?? store.repo(repo).pulls.find(ownOpen)?.number
       const method = options.onPush === 'auto-squash' ? 'squash' : 'merge'
       if (number !== undefined) store.mergePullRequest(repo, number, AGENT_LOGIN, method)
     }
@@ -290,7 +291,10 @@ export async function startWorld(options: WorldOptions): Promise<World> {
     merge(repo, issue, by = 'maintainer') {
       const pull = store
         .repo(repo)
-        .pulls.find((p) => p.headRefName === `afk/issue-${issue}` && p.state === 'OPEN')
+        .pulls.find(
+          (p) =>
+            p.headRefName === `afk/issue-${issue}` && p.state === 'OPEN' && !p.isCrossRepository
+        )
       if (!pull) throw new Error(`sandbox: no open pull request for ${repo}#${issue}`)
       store.mergePullRequest(repo, pull.number, by)
     },

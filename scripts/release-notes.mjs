@@ -24,6 +24,32 @@ export function majorTag(tag) {
   return `v${version.split('.')[0]}`
 }
 
+/** Compare two release versions (`1.2.3`, no pre-release part): <0, 0, >0. */
+function compareVersions(a, b) {
+  const pa = a.split('.').map(Number)
+  const pb = b.split('.').map(Number)
+  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return pa[i] - pb[i]
+  return 0
+}
+
+/**
+ * The major tag this release moves, given the version tags that already
+ * exist (`v1.2.0`, `refs/tags/v1.2.0`, …): `v1` only when `tag` is the newest
+ * release of its major version, so a patch to an older line (v1.0.9 after
+ * v1.2.0) publishes its release but never moves users of `v1` backwards.
+ * Null for a pre-release, or when a newer release of the same major exists.
+ */
+export function majorTagToMove(tag, existingTags) {
+  const major = majorTag(tag)
+  if (!major) return null
+  const version = versionOfTag(tag)
+  const newer = existingTags
+    .map((t) => versionOfTag(String(t).replace(/^refs\/tags\//, '')))
+    .filter((v) => v !== null && !v.includes('-') && `v${v.split('.')[0]}` === major)
+    .some((v) => compareVersions(v, version) > 0)
+  return newer ? null : major
+}
+
 /** The body of the CHANGELOG section for `version`, trimmed, or null. */
 export function releaseNotes(changelog, version) {
   const lines = changelog.split('\n')
@@ -55,7 +81,11 @@ export function releaseProblems(tag, changelog, packageVersion) {
   return problems
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--major') {
+  // `--major v1.2.3 < tags`: prints the major tag to move, or nothing.
+  const tags = readFileSync(0, 'utf8').split(/\s+/).filter(Boolean)
+  process.stdout.write(`${majorTagToMove(process.argv[3] ?? '', tags) ?? ''}\n`)
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const tag = process.argv[2] ?? ''
   const changelog = readFileSync('CHANGELOG.md', 'utf8')
   const { version } = JSON.parse(readFileSync('package.json', 'utf8'))

@@ -170,11 +170,48 @@ export const HOW_TO_TURN_ON =
 const MAX_FIX_FORWARD_LIMIT = 20
 const REPO_PATTERN = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/
 
-/** Collects problems; each names its input. */
+/** The longest part of an input's value an error message repeats. */
+export const QUOTE_MAX = 80
+
+/**
+ * An input's value as an error message quotes it: whole when short, else its
+ * first {@link QUOTE_MAX} characters and its length — a 100,000-character
+ * input must not become 100,000 characters of log. Never used on a secret
+ * input: those are named, not shown.
+ */
+export function quoted(value: string): string {
+  return value.length <= QUOTE_MAX
+    ? `'${value}'`
+    : `'${value.slice(0, QUOTE_MAX)}…' (${value.length} characters)`
+}
+
+/** A part of a value shown without quotes (a placeholder name), clipped the same way. */
+function clipped(value: string): string {
+  return value.length <= QUOTE_MAX
+    ? value
+    : `${value.slice(0, QUOTE_MAX)}… (${value.length} characters)`
+}
+
+/** The most problems reported per input; the rest are counted. */
+const PROBLEMS_PER_INPUT = 5
+
+/** Collects problems; each names its input. A few per input, the rest counted. */
 class Problems {
-  readonly list: string[] = []
+  private readonly messages: string[] = []
+  private readonly perInput = new Map<InputName, number>()
   add(input: InputName, message: string): void {
-    this.list.push(`Input '${input}': ${message}`)
+    const n = (this.perInput.get(input) ?? 0) + 1
+    this.perInput.set(input, n)
+    if (n <= PROBLEMS_PER_INPUT) this.messages.push(`Input '${input}': ${message}`)
+  }
+  get list(): string[] {
+    const more = [...this.perInput]
+      .filter(([, n]) => n > PROBLEMS_PER_INPUT)
+      .map(
+        ([input, n]) =>
+          `Input '${input}': and ${n - PROBLEMS_PER_INPUT} more problem(s) like the ones above.`
+      )
+    return [...this.messages, ...more]
   }
 }
 
@@ -227,7 +264,7 @@ function parseUrl(
 ): string | null {
   const text = value.trim()
   if (text === '') return null
-  const shown = opts.secret ? 'the value given' : `'${text}'`
+  const shown = opts.secret ? 'the value given' : quoted(text)
   let url: URL
   try {
     url = new URL(text)
@@ -296,7 +333,7 @@ export function parseConfig(partial: Partial<RawInputs>, env: ConfigEnv = {}): P
     return {
       ok: false,
       errors: [
-        `Input 'mode': '${get('mode')}' is not a mode. Use one of: off (do nothing), check (write nothing, verify the setup), watch (drive runs in flight, start none), on (drive and start runs), stop (emergency stop: hand every run back).`
+        `Input 'mode': ${quoted(get('mode'))} is not a mode. Use one of: off (do nothing), check (write nothing, verify the setup), watch (drive runs in flight, start none), on (drive and start runs), stop (emergency stop: hand every run back).`
       ]
     }
   }
@@ -350,7 +387,7 @@ function parseRest(
   if (agent !== 't3' && agent !== 'workflow' && agent !== 'copilot') {
     problems.add(
       'agent',
-      `'${agent}' is not a backend. Use 't3' (a T3 Code server), 'workflow' (an agent workflow in each repository) or 'copilot' (GitHub's Copilot cloud agent).`
+      `${quoted(agent)} is not a backend. Use 't3' (a T3 Code server), 'workflow' (an agent workflow in each repository) or 'copilot' (GitHub's Copilot cloud agent).`
     )
   }
   const copilotToken = raw['copilot-token'].trim()
@@ -373,7 +410,7 @@ function parseRest(
     if (raw['t3-url'].trim() === '') {
       problems.add(
         't3-url',
-        `is required with agent 't3' and mode '${mode}'. Set it to your T3 Code server, e.g. https://t3.example.com, or use agent: workflow.`
+        `is required with agent 't3' and mode ${quoted(mode)}. Set it to your T3 Code server, e.g. https://t3.example.com, or use agent: workflow.`
       )
     }
     if (t3Token === '') {
@@ -389,7 +426,7 @@ function parseRest(
   if (!(T3_RUNTIME_MODES as readonly string[]).includes(runtimeMode)) {
     problems.add(
       't3-runtime-mode',
-      `'${runtimeMode}' must be one of ${T3_RUNTIME_MODES.join(', ')}.`
+      `${quoted(runtimeMode)} must be one of ${T3_RUNTIME_MODES.join(', ')}.`
     )
   }
 
@@ -397,13 +434,13 @@ function parseRest(
   if (!/^[\w.-]+\.ya?ml$/.test(workflowFile) && !/^\d+$/.test(workflowFile)) {
     problems.add(
       'agent-workflow',
-      `'${workflowFile}' must be a workflow file name in .github/workflows (e.g. afk-agent.yml) or a workflow id.`
+      `${quoted(workflowFile)} must be a workflow file name in .github/workflows (e.g. afk-agent.yml) or a workflow id.`
     )
   }
 
   const delivery = get('delivery')
   if (delivery !== 'pull-request' && delivery !== 'trunk') {
-    problems.add('delivery', `'${delivery}' must be 'pull-request' or 'trunk'.`)
+    problems.add('delivery', `${quoted(delivery)} must be 'pull-request' or 'trunk'.`)
   } else if (delivery === 'trunk' && agent === 'copilot') {
     problems.add(
       'delivery',
@@ -423,7 +460,10 @@ function parseRest(
   ]
   for (const [input, label] of labelInputs) {
     if (label.length > 50 || label.includes(',')) {
-      problems.add(input, `'${label}' is not a usable label: at most 50 characters, no commas.`)
+      problems.add(
+        input,
+        `${quoted(label)} is not a usable label: at most 50 characters, no commas.`
+      )
     }
   }
   if (new Set(labelInputs.map(([, l]) => l.toLowerCase())).size !== labelInputs.length) {
@@ -437,7 +477,7 @@ function parseRest(
   if (maxFixForward === null) {
     problems.add(
       'max-fix-forward',
-      `'${get('max-fix-forward')}' must be a whole number from 0 to ${MAX_FIX_FORWARD_LIMIT}.`
+      `${quoted(get('max-fix-forward'))} must be a whole number from 0 to ${MAX_FIX_FORWARD_LIMIT}.`
     )
   }
   const durations = {} as Record<
@@ -454,7 +494,7 @@ function parseRest(
     if (seconds === null) {
       problems.add(
         input,
-        `'${get(input)}' is not a duration. Use a number with a unit, such as 90s, 20m, 6h or 1d (at least 1s).`
+        `${quoted(get(input))} is not a duration. Use a number with a unit, such as 90s, 20m, 6h or 1d (at least 1s).`
       )
     } else durations[input] = seconds
   }
@@ -463,14 +503,14 @@ function parseRest(
   if (maxConcurrent === null) {
     problems.add(
       'max-concurrent',
-      `'${get('max-concurrent')}' must be a whole number from 1 to 100 (to start no new runs, use mode: watch).`
+      `${quoted(get('max-concurrent'))} must be a whole number from 1 to 100 (to start no new runs, use mode: watch).`
     )
   }
   const maxPerRepo = parseInteger(get('max-concurrent-per-repo'), 1, 100)
   if (maxPerRepo === null) {
     problems.add(
       'max-concurrent-per-repo',
-      `'${get('max-concurrent-per-repo')}' must be a whole number from 1 to 100.`
+      `${quoted(get('max-concurrent-per-repo'))} must be a whole number from 1 to 100.`
     )
   }
 
@@ -481,7 +521,7 @@ function parseRest(
   if (badAssociations.length > 0 || trusted.length === 0) {
     problems.add(
       'trusted-associations',
-      `${badAssociations.length ? `'${badAssociations.join(', ')}' ${badAssociations.length > 1 ? 'are' : 'is'} not` : 'needs at least one'} author association. Use a comma-separated list of ${AUTHOR_ASSOCIATIONS.join(', ')}.`
+      `${badAssociations.length ? `${quoted(badAssociations.join(', '))} ${badAssociations.length > 1 ? 'are' : 'is'} not` : 'needs at least one'} author association. Use a comma-separated list of ${AUTHOR_ASSOCIATIONS.join(', ')}.`
     )
   }
 
@@ -522,15 +562,15 @@ function parseRest(
 
   const dryRun = parseBoolean(raw['dry-run'])
   if (dryRun === null) {
-    problems.add('dry-run', `'${raw['dry-run']}' must be true or false.`)
+    problems.add('dry-run', `${quoted(raw['dry-run'])} must be true or false.`)
   }
   const checkNotify = parseBoolean(raw['check-notify'])
   if (checkNotify === null) {
-    problems.add('check-notify', `'${raw['check-notify']}' must be true or false.`)
+    problems.add('check-notify', `${quoted(raw['check-notify'])} must be true or false.`)
   }
   const dashboard = parseBoolean(raw.dashboard)
   if (dashboard === null) {
-    problems.add('dashboard', `'${raw.dashboard}' must be true or false.`)
+    problems.add('dashboard', `${quoted(raw.dashboard)} must be true or false.`)
   }
 
   if (problems.list.length > 0) return null
@@ -581,7 +621,7 @@ function parseRepos(value: string, problems: Problems): RepoRef[] {
     if (!match) {
       problems.add(
         'repos',
-        `'${item}' is not a repository. List repositories as owner/name (e.g. octo-org/api), separated by commas or newlines.`
+        `${quoted(item)} is not a repository. List repositories as owner/name (e.g. octo-org/api), separated by commas or newlines.`
       )
       continue
     }
@@ -604,7 +644,7 @@ function parseProjects(value: string, problems: Problems): Record<string, string
     if (!match || !REPO_PATTERN.test(match[1] ?? '')) {
       problems.add(
         't3-projects',
-        `'${line}' must look like owner/name=projectId, one mapping per line.`
+        `${quoted(line)} must look like owner/name=projectId, one mapping per line.`
       )
       continue
     }
@@ -664,7 +704,7 @@ function parseModel(value: string, problems: Problems): T3ModelSelection | null 
   }
   problems.add(
     't3-model',
-    `'${text}' must be instance:model (e.g. codex:gpt-5-codex), driver/instance:model for an instance of your own (e.g. codex/codex_work:gpt-5), or JSON {"instanceId": "...", "model": "..."}; an instance id starts with a letter, has only letters, digits, - and _, and is at most ${T3_SLUG_MAX} characters. Leave it empty to use the T3 project's default model.`
+    `${quoted(text)} must be instance:model (e.g. codex:gpt-5-codex), driver/instance:model for an instance of your own (e.g. codex/codex_work:gpt-5), or JSON {"instanceId": "...", "model": "..."}; an instance id starts with a letter, has only letters, digits, - and _, and is at most ${T3_SLUG_MAX} characters. Leave it empty to use the T3 project's default model.`
   )
   return null
 }
@@ -681,10 +721,16 @@ function parseTemplate(
   if (unknown.length > 0) {
     problems.add(
       input,
-      `unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `{{${u}}}`).join(', ')}. See docs/prompt-templates.md for the placeholders this template can use.`
+      `unknown placeholder${unknown.length > 1 ? 's' : ''} ${clipList(unknown.map((u) => `{{${clipped(u)}}}`))}. See docs/prompt-templates.md for the placeholders this template can use.`
     )
   }
   return value
+}
+
+/** The first few items of a list, and how many more. */
+function clipList(items: string[], max = 5): string {
+  const shown = items.slice(0, max).join(', ')
+  return items.length > max ? `${shown} and ${items.length - max} more` : shown
 }
 
 function parseMention(value: string, problems: Problems): string | null {
@@ -694,7 +740,7 @@ function parseMention(value: string, problems: Problems): string | null {
   if (bad.length > 0) {
     problems.add(
       'notify-mention',
-      `'${bad.join(', ')}' must be @user or @org/team, separated by commas.`
+      `${quoted(bad.join(', '))} must be @user or @org/team, separated by commas.`
     )
     return null
   }

@@ -18,6 +18,8 @@ import {
   mayHavePushed,
   runWork,
   sameLabel,
+  workOutOfView,
+  IGNORED_NOTE_LIMIT,
   takeoverPullRequest,
   TAKEOVER_RULES,
   type CloserEvidence,
@@ -460,6 +462,24 @@ describe('outsiders', () => {
     expect(ignoredNote([])).toBeNull()
   })
 
+  it('names the first ten for the summary and counts the rest', () => {
+    const many = Array.from({ length: 250 }, (_, i) =>
+      pr({
+        number: 1000 + i,
+        author: `drive-by-${i}`,
+        isCrossRepository: true,
+        headRepository: `drive-by-${i}/w`
+      })
+    )
+    const note = ignoredNote(many) ?? ''
+    expect(IGNORED_NOTE_LIMIT).toBe(10)
+    expect(note.match(/#\d+ by @/g)).toHaveLength(10)
+    expect(note).toContain('#1009 by @drive-by-9 (fork, NONE) and 240 more:')
+    expect(note).not.toContain('#1010')
+    expect(note.length).toBeLessThan(600)
+    expect(ignoredNote(many.slice(0, 10))).not.toContain('more')
+  })
+
   it('mayHavePushed: own pull requests or trunk commits, never a fork', () => {
     expect(mayHavePushed(issue(), REPO)).toBe(false)
     expect(mayHavePushed(issue({ pullRequests: [pr()] }), REPO)).toBe(true)
@@ -624,5 +644,39 @@ describe('properties', () => {
         }
       )
     )
+  })
+})
+
+describe('a closing list cut short (more pull requests than the adapter reads)', () => {
+  const outsider = pr({
+    number: 9,
+    author: 'm',
+    isCrossRepository: true,
+    headRepository: 'm/w'
+  })
+  it('never reads "nothing pushed" from it: the work is out of view', () => {
+    const cut = issue({ pullRequests: [outsider], pullRequestsComplete: false })
+    expect(runWork(cut, run())).toBeNull()
+    expect(workOutOfView(cut, run())).toBe(true)
+  })
+  it("is not out of view when the run's own was found, the list was whole, or delivery is trunk", () => {
+    expect(
+      workOutOfView(issue({ pullRequests: [outsider, pr()], pullRequestsComplete: false }), run())
+    ).toBe(false)
+    expect(workOutOfView(issue({ pullRequests: [outsider] }), run())).toBe(false)
+    expect(
+      workOutOfView(issue({ pullRequests: [outsider], pullRequestsComplete: true }), run())
+    ).toBe(false)
+    expect(
+      workOutOfView(
+        issue({ pullRequests: [outsider], pullRequestsComplete: false }),
+        run({ delivery: 'trunk' })
+      )
+    ).toBe(false)
+  })
+  it("a baseline (old) own pull request found by its branch is still not this run's work", () => {
+    const old = pr({ headSha: sha(5) })
+    const cut = issue({ pullRequests: [old], pullRequestsComplete: false })
+    expect(workOutOfView(cut, run({ baseline: [sha(5)] }))).toBe(true)
   })
 })

@@ -7,6 +7,8 @@
  * GHES-shaped API URLs, and a server that refuses `return_run_details`.
  */
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { startWorld, LOOP_TOKEN, type World } from '../../sandbox/scenario.js'
 import { runAction } from '../../sandbox/action-process.js'
 import { hasEnded, outcome, tickUntil } from '../../__fixtures__/e2e.js'
@@ -103,6 +105,25 @@ describe('a token that may not write', () => {
   })
 })
 
+describe('a token GitHub refuses', () => {
+  it('fails the step naming github-token and the fix, without printing the token', async () => {
+    world = await startWorld({ repos: [REPO] })
+    const w = world
+    w.addIssue(REPO, 'Ready', [['run']])
+    const token = 'ghs_NOT_A_REAL_TOKEN_31337'
+    const run = await runAction(w.inputs({ mode: 'on', 'github-token': token }), w.env())
+    expect(run.code).not.toBe(0)
+    expect(run.stdout).toMatch(
+      /::error::afk-loop failed: .*github-token was refused by GitHub \(401 Bad credentials\): .*Pass a valid token in github-token/
+    )
+    const printed = `${run.stdout}${run.stderr}${run.summary}`
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+    expect(printed.join('\n')).not.toContain(token)
+    expect(w.github.writes).toBe(0)
+  })
+})
+
 describe('on GitHub Enterprise Server', () => {
   it('follows GHES-shaped API URLs and lands an agent-workflow run though dispatches refuse return_run_details', async () => {
     world = await startWorld({
@@ -127,5 +148,56 @@ describe('on GitHub Enterprise Server', () => {
     expect(outcome(w, REPO, n)).toMatchObject({ action: 'CLOSE_SUCCESS', reason: 'ci-green' })
     expect(w.store.repo(REPO).workflowRuns).toHaveLength(1)
     expect(w.github.violations).toEqual([])
+  })
+
+  it('sends GraphQL to GITHUB_GRAPHQL_URL, not to one derived from GITHUB_API_URL', async () => {
+    world = await startWorld({ repos: [REPO] })
+    const w = world
+    w.addIssue(REPO, 'Ready', [['run']])
+    // A second loopback server stands for the GraphQL host: it counts what it
+    // gets and hands it to the sandbox's /graphql.
+    const seen: string[] = []
+    const proxy = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`)
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', () => {
+        void fetch(`${w.github.url}/graphql`, {
+          method: 'POST',
+          headers: {
+            authorization: req.headers.authorization ?? '',
+            'content-type': 'application/json'
+          },
+          body: Buffer.concat(chunks)
+        }).then(async (answer) => {
+          const headers: Record<string, string> = {}
+          answer.headers.forEach((v, k) => {
+            if (k !== 'content-length' && k !== 'transfer-encoding') headers[k] = v
+          })
+          res.writeHead(answer.status, headers).end(await answer.text())
+        })
+      })
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (proxy.address() as AddressInfo).port
+      const run = await runAction(w.inputs({ mode: 'on' }), {
+        ...w.env(),
+        GITHUB_API_URL: `${w.github.url}/api/v3`,
+        GITHUB_GRAPHQL_URL: `http://127.0.0.1:${port}/ghes-graphql`
+      })
+      expect(run.code).toBe(0)
+      const graphqlAtSandbox = w.github.log.filter((l) => l.startsWith('graphql-'))
+      expect(seen.length).toBeGreaterThan(0)
+      expect(seen.every((l) => l === 'POST /ghes-graphql')).toBe(true)
+      // Every GraphQL request the sandbox served came through the proxy: none went to /api/graphql.
+      expect(graphqlAtSandbox).toHaveLength(seen.length)
+      expect(graphqlAtSandbox.every((l) => l.endsWith('POST /graphql'))).toBe(true)
+      // REST still went to GITHUB_API_URL (the labels were created there).
+      expect(w.github.log.some((l) => l.startsWith('rest-write POST /repos/'))).toBe(true)
+      expect(w.github.violations).toEqual([])
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()))
+    }
   })
 })

@@ -185,6 +185,99 @@ describe('readWorld', () => {
     expect(sandbox.counts['graphql-read']).toBe(3)
   })
 
+  it("past 210 closing pull requests, finds the run's own by its branch and says the list was cut (issue 15)", async () => {
+    const store = seedStore([REPO])
+    const { issue } = seedRun(store, REPO)
+    const flood = (from: number, count: number) => {
+      for (let i = from; i < from + count; i++) {
+        // Half of them even use the run's branch name, from their fork.
+        const branch = i % 2 ? `patch-${i}` : 'afk/issue-1'
+        store.openPullRequest(REPO, {
+          head: branch,
+          author: `drive-by-${i}`,
+          closes: [issue.number],
+          headRepository: `drive-by-${i}/widgets`
+        })
+        store.commit(`drive-by-${i}/widgets`, branch, 'spam', `drive-by-${i}`)
+      }
+    }
+    flood(0, 215)
+    store.commit(REPO, 'afk/issue-1', 'the run', 'afk-agent')
+    const own = store.openPullRequest(REPO, {
+      head: 'afk/issue-1',
+      author: 'afk-agent',
+      closes: [issue.number]
+    })
+    // Newer fork pull requests from a branch of the same name can't crowd the lookup.
+    flood(215, 10)
+    sandbox = await startGitHub(store)
+    sandbox.resetCounts()
+    const tracked = (await adapterFor(sandbox, [REPO]).readWorld()).repos[0]?.tracked[0]
+    expect(tracked?.pullRequestsComplete).toBe(false)
+    expect(tracked?.pullRequests.filter((p) => !p.isCrossRepository).map((p) => p.number)).toEqual([
+      own.number
+    ])
+    expect(tracked?.pullRequests).toHaveLength(211)
+    // The world read (census, details), eight pages, one lookup by branch.
+    expect(sandbox.counts['graphql-read']).toBe(2 + 8 + 1)
+    expect(sandbox.violations).toEqual([])
+  })
+
+  it('with at most 210 closing pull requests, reads them all and looks nothing up', async () => {
+    const store = seedStore([REPO])
+    const { issue } = seedRun(store, REPO)
+    for (let i = 0; i < 209; i++) {
+      store.openPullRequest(REPO, {
+        head: `patch-${i}`,
+        author: `drive-by-${i}`,
+        closes: [issue.number],
+        headRepository: `drive-by-${i}/widgets`
+      })
+      store.commit(`drive-by-${i}/widgets`, `patch-${i}`, 'spam', `drive-by-${i}`)
+    }
+    store.commit(REPO, 'afk/issue-1', 'the run', 'afk-agent')
+    store.openPullRequest(REPO, {
+      head: 'afk/issue-1',
+      author: 'afk-agent',
+      closes: [issue.number]
+    })
+    sandbox = await startGitHub(store)
+    sandbox.resetCounts()
+    const tracked = (await adapterFor(sandbox, [REPO]).readWorld()).repos[0]?.tracked[0]
+    expect(tracked?.pullRequestsComplete).toBeUndefined()
+    expect(tracked?.pullRequests).toHaveLength(210)
+    expect(sandbox.counts['graphql-read']).toBe(2 + 8)
+  })
+
+  it("past 210, reads the pull request that closed the issue by number: a merged run's own is a delivery", async () => {
+    const store = seedStore([REPO])
+    const { issue } = seedRun(store, REPO)
+    for (let i = 0; i < 220; i++) {
+      store.openPullRequest(REPO, {
+        head: `patch-${i}`,
+        author: `drive-by-${i}`,
+        closes: [issue.number],
+        headRepository: `drive-by-${i}/widgets`
+      })
+      store.commit(`drive-by-${i}/widgets`, `patch-${i}`, 'spam', `drive-by-${i}`)
+    }
+    store.commit(REPO, 'feature', 'the run, on a branch the loop opened', 'afk-loop[bot]')
+    const own = store.openPullRequest(REPO, {
+      head: 'feature',
+      author: 'afk-loop[bot]',
+      closes: [issue.number]
+    })
+    store.mergePullRequest(REPO, own.number, 'maintainer')
+    sandbox = await startGitHub(store)
+    const tracked = (await adapterFor(sandbox, [REPO]).readWorld()).repos[0]?.tracked[0]
+    expect(tracked?.closedBy?.closer).toMatchObject({ kind: 'pull-request', number: own.number })
+    expect(tracked?.pullRequests.find((p) => p.number === own.number)).toMatchObject({
+      state: 'MERGED',
+      isCrossRepository: false,
+      byViewer: true
+    })
+  })
+
   it('reads fork pull requests as facts: cross-repository, head repository, author association', async () => {
     const store = seedStore([REPO])
     const { issue } = seedRun(store, REPO)

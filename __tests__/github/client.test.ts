@@ -3,16 +3,21 @@
  * made (GHES, the sandbox, local-action setting it after the toolkit loaded),
  * an explicit baseUrl over it, and github.com when neither is set.
  */
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { createOctokit } from '../../src/github/client.js'
 
-const saved = process.env.GITHUB_API_URL
+const saved = { api: process.env.GITHUB_API_URL, graphql: process.env.GITHUB_GRAPHQL_URL }
+beforeEach(() => {
+  delete process.env.GITHUB_GRAPHQL_URL
+})
 afterEach(() => {
-  if (saved === undefined) delete process.env.GITHUB_API_URL
-  else process.env.GITHUB_API_URL = saved
+  if (saved.api === undefined) delete process.env.GITHUB_API_URL
+  else process.env.GITHUB_API_URL = saved.api
+  if (saved.graphql === undefined) delete process.env.GITHUB_GRAPHQL_URL
+  else process.env.GITHUB_GRAPHQL_URL = saved.graphql
 })
 
-async function urlsOf(options: { baseUrl?: string }): Promise<string[]> {
+async function urlsOf(options: { baseUrl?: string; graphqlUrl?: string }): Promise<string[]> {
   const urls: string[] = []
   const fetch = (async (url: string | URL) => {
     urls.push(String(url))
@@ -24,6 +29,7 @@ async function urlsOf(options: { baseUrl?: string }): Promise<string[]> {
   const { reader, writer } = createOctokit('token', { ...options, fetch, writeSpacingMs: 0 })
   await reader.rest.users.getAuthenticated()
   await writer.graphql('query { viewer { login } }')
+  await reader.graphql('query { viewer { login } }')
   return urls
 }
 
@@ -32,14 +38,44 @@ describe('createOctokit', () => {
     process.env.GITHUB_API_URL = 'https://ghe.example.com/api/v3'
     expect(await urlsOf({})).toEqual([
       'https://ghe.example.com/api/v3/user',
+      'https://ghe.example.com/api/graphql',
       'https://ghe.example.com/api/graphql'
     ])
   })
 
-  it('prefers an explicit baseUrl', async () => {
+  it('sends GraphQL to GITHUB_GRAPHQL_URL when it is set, even beside a GHES /api/v3', async () => {
     process.env.GITHUB_API_URL = 'https://ghe.example.com/api/v3'
+    process.env.GITHUB_GRAPHQL_URL = 'https://graphql.ghe.example.com/api/graphql'
+    expect(await urlsOf({})).toEqual([
+      'https://ghe.example.com/api/v3/user',
+      'https://graphql.ghe.example.com/api/graphql',
+      'https://graphql.ghe.example.com/api/graphql'
+    ])
+  })
+
+  it('ignores an empty GITHUB_GRAPHQL_URL', async () => {
+    process.env.GITHUB_API_URL = 'https://ghe.example.com/api/v3'
+    process.env.GITHUB_GRAPHQL_URL = ''
+    expect((await urlsOf({}))[1]).toBe('https://ghe.example.com/api/graphql')
+  })
+
+  it('takes an explicit graphqlUrl over both', async () => {
+    process.env.GITHUB_GRAPHQL_URL = 'https://api.github.com/graphql'
+    expect(
+      await urlsOf({ baseUrl: 'http://127.0.0.1:4010', graphqlUrl: 'http://127.0.0.1:4011/gql' })
+    ).toEqual([
+      'http://127.0.0.1:4010/user',
+      'http://127.0.0.1:4011/gql',
+      'http://127.0.0.1:4011/gql'
+    ])
+  })
+
+  it('prefers an explicit baseUrl, GraphQL following it', async () => {
+    process.env.GITHUB_API_URL = 'https://ghe.example.com/api/v3'
+    process.env.GITHUB_GRAPHQL_URL = 'https://ghe.example.com/api/graphql'
     expect(await urlsOf({ baseUrl: 'http://127.0.0.1:4010' })).toEqual([
       'http://127.0.0.1:4010/user',
+      'http://127.0.0.1:4010/graphql',
       'http://127.0.0.1:4010/graphql'
     ])
   })
@@ -48,6 +84,7 @@ describe('createOctokit', () => {
     delete process.env.GITHUB_API_URL
     expect(await urlsOf({})).toEqual([
       'https://api.github.com/user',
+      'https://api.github.com/graphql',
       'https://api.github.com/graphql'
     ])
   })

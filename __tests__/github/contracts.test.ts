@@ -11,6 +11,7 @@ import {
   COMMENTS_QUERY,
   COMMENT_BODY_QUERY,
   NOTICE_QUERY,
+  OWN_PULLS_QUERY,
   PULLS_QUERY,
   TRUNK_QUERY,
   changeMutation,
@@ -43,7 +44,8 @@ describe('GraphQL documents', () => {
     ['COMMENT_BODY_QUERY', COMMENT_BODY_QUERY],
     ['NOTICE_QUERY', NOTICE_QUERY],
     ['TRUNK_QUERY', TRUNK_QUERY],
-    ['PULLS_QUERY', PULLS_QUERY]
+    ['PULLS_QUERY', PULLS_QUERY],
+    ['OWN_PULLS_QUERY', OWN_PULLS_QUERY]
   ])('%s validates against GitHub’s schema', (_name, document) => {
     expect(validate(document).map((e) => e.message)).toEqual([])
   })

@@ -743,6 +743,28 @@ describe('an issue transferred out of view mid-run: its orphaned agent is stoppe
     expect(world.interrupts).toEqual([thread])
   })
 
+  it("GitHub's rate limit spent: the sweep asks nothing more this tick", async () => {
+    const world = makeWorld()
+    for (const n of [1, 2, 3]) world.addIssue(REPO, n, { script: [['run', 'run', 'run']] })
+    await tick(defaultSettings(), world.ports())
+    for (const n of [1, 2, 3]) world.transferIssue(REPO, n, 'elsewhere/private', 10 + n, false)
+    const ports = world.ports()
+    let asked = 0
+    const report = await tick(defaultSettings(), {
+      ...ports,
+      github: {
+        ...ports.github,
+        issueWhereabouts: async () => {
+          asked++
+          throw new RateLimitedError('GitHub rate limit spent')
+        }
+      }
+    })
+    expect(asked).toBe(1)
+    expect(world.interrupts).toEqual([])
+    expect(report.warnings.filter((w) => w.includes('rate limit spent'))).toHaveLength(1)
+  })
+
   it('a failed interrupt is reported on its line and counts as an error', async () => {
     const { world } = await inFlight()
     world.transferIssue(REPO, 1, 'elsewhere/private', 7, false)

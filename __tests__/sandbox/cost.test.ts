@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from '@jest/globals'
 import { parse } from 'graphql'
 import { PointBudget, queryCost, score } from '../../sandbox/github/cost.js'
 import { githubSchema } from '../../sandbox/github/graphql.js'
+import { OWN_PULLS_QUERY, PULLS_QUERY } from '../../src/github/queries.js'
 import { GitHubStore } from '../../sandbox/github/store.js'
 import { startGitHubSandbox, type GitHubSandbox } from '../../sandbox/github/server.js'
 
@@ -15,6 +16,22 @@ const price = (query: string, variables: Record<string, unknown> = {}) =>
   queryCost(githubSchema(), parse(query), variables)
 
 describe("GitHub's formula", () => {
+  it("prices a flooded issue's follow-ups: a page of 25 closing pull requests, and the run's own by branch", () => {
+    // closedByPullRequestsReferences(first:25) 1 + commits(last:1) 25 + contexts 25 + checkSuites 25
+    expect(price(PULLS_QUERY, { id: 'I', after: 'c' })).toMatchObject({ requests: 76, cost: 1 })
+    const own = { owner: 'a', name: 'b', branch: 'refs/heads/afk/issue-1', closer: 0 }
+    // associatedPullRequests(first:5) 1 + commits 5 + contexts 5 + checkSuites 5
+    expect(price(OWN_PULLS_QUERY, { ...own, withCloser: false })).toMatchObject({
+      requests: 16,
+      cost: 1
+    })
+    // + the closer by number (not a connection): its commits, contexts, checkSuites 1 each
+    expect(price(OWN_PULLS_QUERY, { ...own, withCloser: true })).toMatchObject({
+      requests: 19,
+      cost: 1
+    })
+  })
+
   it('github-facts.md: issues(first:100){ labels(first:50) comments(first:50) } is 201 requests, 2 points', () => {
     expect(
       price(`query { repository(owner: "a", name: "b") {

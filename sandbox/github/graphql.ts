@@ -476,6 +476,54 @@ function repoView(ctx: GraphQLContext, repo: SandboxRepo): Record<string, unknow
           .map((p) => pullView(ctx, repo, p)),
         args
       ),
+    pullRequest: ({ number }: { number: number }) => {
+      const pull = repo.pulls.find((p) => p.number === number)
+      return pull ? pullView(ctx, repo, pull) : null
+    },
+    // A ref of this repository (a full name, or GitHub's fallback to a short
+    // one). Its associatedPullRequests are those whose head is this very ref:
+    // a fork's pull request from a branch of the same name has its head in
+    // the fork, so it is not among them.
+    ref: ({ qualifiedName }: { qualifiedName: string }) => {
+      const branch = qualifiedName.replace(/^refs\/heads\//, '')
+      const head = ctx.store.headOf(`${repo.owner}/${repo.name}`, branch)
+      if (!head) return null
+      const fullName = `${repo.owner}/${repo.name}`.toLowerCase()
+      return {
+        __typename: 'Ref',
+        id: `ref:${branch}`,
+        name: branch,
+        prefix: 'refs/heads/',
+        target: commitView(ctx.store, repo, head),
+        associatedPullRequests: (
+          args: ConnectionArgs & {
+            states?: string[] | null
+            orderBy?: { field: string; direction: 'ASC' | 'DESC' } | null
+          }
+        ) => {
+          const order = args.orderBy ?? { field: 'CREATED_AT', direction: 'ASC' }
+          const at = (p: SandboxPullRequest) =>
+            order.field === 'UPDATED_AT' ? p.updatedAt : p.createdAt
+          const pulls = repo.pulls
+            .filter(
+              (p) =>
+                !p.isCrossRepository &&
+                p.headRepository?.toLowerCase() === fullName &&
+                p.headRefName === branch
+            )
+            .filter((p) => !args.states || args.states.includes(p.state))
+            .sort((a, b) =>
+              order.direction === 'DESC'
+                ? at(b).localeCompare(at(a)) || b.number - a.number
+                : at(a).localeCompare(at(b)) || a.number - b.number
+            )
+          return connection(
+            pulls.map((p) => pullView(ctx, repo, p)),
+            args
+          )
+        }
+      }
+    },
     issues: (
       args: ConnectionArgs & {
         labels?: string[] | null

@@ -46,7 +46,9 @@ export const REASON_TEXT: Readonly<Record<AnyReason, string>> = {
   'record-unverified':
     "The loop's status comment holds a record the loop can't prove it wrote (see the detail), so its bookkeeping can't be trusted.",
   'emergency-stop': 'The loop was switched to `mode: stop` (emergency stop).',
-  'dispatch-failed': 'The agent could not be started: every dispatch attempt failed.'
+  'dispatch-failed': 'The agent could not be started: every dispatch attempt failed.',
+  'work-out-of-view':
+    "More pull requests close this issue than afk-loop reads, so the run's own may be out of view; waiting rather than concluding nothing was pushed (`max-runtime` still applies)."
 }
 
 const HEADLINE: Readonly<Record<Phase, string>> = {

@@ -88,6 +88,13 @@ export interface IssueEvidence<
     byViewer: boolean
   }[]
   pullRequests: readonly P[]
+  /**
+   * False when the issue's closing pull requests could not all be read (more
+   * than the adapter pages through: outsiders can open any number). The
+   * run's own are looked up by their branch besides, but "nothing pushed" is
+   * never concluded from a list that was cut. Absent: complete.
+   */
+  pullRequestsComplete?: boolean
   trunkCommits: readonly C[]
 }
 
@@ -184,6 +191,23 @@ export function runWork<P extends PullRequestEvidence, C extends CommitEvidence>
     (p) => p.createdAt
   )[0]
   return pr ? { kind: 'pull-request', sha: pr.headSha, pullRequest: pr } : null
+}
+
+/**
+ * Whether the run's work may be out of view: nothing of the run's was found,
+ * and the closing pull requests were cut short, so an own pull request on a
+ * branch the adapter can't look up by name (one the agent names, one the
+ * loop's identity opened) may be among the unread. "Nothing pushed" must not
+ * be concluded from that: the run waits (its runtime deadline still holds)
+ * instead of being handed back as idle without a push.
+ */
+export function workOutOfView<P extends PullRequestEvidence, C extends CommitEvidence>(
+  issue: IssueEvidence<P, C>,
+  run: RunEvidence
+): boolean {
+  return (
+    run.delivery !== 'trunk' && issue.pullRequestsComplete === false && runWork(issue, run) === null
+  )
 }
 
 /** How many commits a baseline keeps at most (the previous run's, then the newest heads). */
@@ -381,16 +405,25 @@ export function ignoredPullRequests<P extends PullRequestEvidence>(
   }).filter((p) => !ctx.trustedAssociations.includes(p.authorAssociation))
 }
 
-/** One line for the summary about ignored outsiders' pull requests. */
+/** How many ignored pull requests the summary names; the rest are counted. */
+export const IGNORED_NOTE_LIMIT = 10
+
+/**
+ * One line for the summary about ignored outsiders' pull requests: the first
+ * {@link IGNORED_NOTE_LIMIT} by name, then how many more (anyone can open
+ * hundreds, and the line lands in every tick's summary).
+ */
 export function ignoredNote(prs: readonly PullRequestEvidence[]): string | null {
   if (prs.length === 0) return null
+  const more = prs.length - IGNORED_NOTE_LIMIT
   const list = prs
+    .slice(0, IGNORED_NOTE_LIMIT)
     .map(
       (p) =>
         `#${p.number}${p.author ? ` by @${p.author}` : ''} (${p.isCrossRepository ? 'fork, ' : ''}${p.authorAssociation})`
     )
     .join(', ')
-  return `ignored pull request(s) ${list}: author association not in trusted-associations`
+  return `ignored pull request(s) ${list}${more > 0 ? ` and ${more} more` : ''}: author association not in trusted-associations`
 }
 
 /**

@@ -64,7 +64,8 @@ export const LOOP_REASONS = [
   'record-edited',
   'record-unverified',
   'emergency-stop',
-  'dispatch-failed'
+  'dispatch-failed',
+  'work-out-of-view'
 ] as const
 export type LoopReason = (typeof LOOP_REASONS)[number]
 

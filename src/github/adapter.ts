@@ -16,7 +16,9 @@
  * 3. Per issue, the status comment is the first comment by the loop's own
  *    identity (`viewerDidAuthor`), not minimized, carrying the record marker.
  *    If it isn't on the first page of comments, the rest of the thread is
- *    read; the same for more than ten closing pull requests, and for a CI
+ *    read; the same for more than ten closing pull requests (up to 210: past
+ *    that an in-flight issue's own pull requests are read by their branch,
+ *    and the issue is marked `pullRequestsComplete: false`), and for a CI
  *    rollup longer than a page (a verdict never comes from part of a list).
  *    Look-alikes by anyone else are reported as forged; an edit of the
  *    loop's comment by anyone else is reported as tampering.
@@ -39,6 +41,7 @@
  */
 import { z } from 'zod'
 import { decode, MARKER } from '../core/bookkeeping.js'
+import { runBranch } from '../core/prompts.js'
 import type { Delivery } from '../core/types.js'
 import type { IssueWhereabouts } from '../core/orphans.js'
 import { AUTHOR_ASSOCIATIONS, type AuthorAssociation, type RepoRef } from '../config.js'
@@ -73,12 +76,13 @@ import {
   findDashboard,
   updateDashboardMutation
 } from './dashboard.js'
-import { asPermissionError } from './errors.js'
+import { asPermissionError, asTokenRefused, isRateLimited } from './errors.js'
 import type { GitHubClient, GitHubClients } from './client.js'
 import {
   COMMENTS_QUERY,
   COMMENT_BODY_QUERY,
   NOTICE_QUERY,
+  OWN_PULLS_QUERY,
   PULLS_QUERY,
   TRUNK_QUERY,
   changeMutation,
@@ -221,8 +225,14 @@ const issueSchema = z.object({
 type IssueNode = z.infer<typeof issueSchema>
 type PullNode = z.infer<typeof pullSchema>
 
-/** At most this many further pages of an issue's closing pull requests (25 each). */
-const MAX_PULL_PAGES = 8
+/**
+ * At most this many further pages of an issue's closing pull requests (25
+ * each, 1 point each): with the first ten, 210 are read. Beyond that the list
+ * is cut and the run's own are looked up by their branch instead
+ * (`OWN_PULLS_QUERY`, 1 point); evidence never reads "nothing pushed" from a
+ * cut list.
+ */
+export const MAX_PULL_PAGES = 8
 
 const pullsPageSchema = z.object({
   rateLimit: z
@@ -234,6 +244,22 @@ const pullsPageSchema = z.object({
       closedByPullRequestsReferences: z
         .object({ pageInfo: pageInfo.optional(), nodes: z.array(pullSchema) })
         .optional()
+    })
+    .nullable()
+})
+
+const ownPullsSchema = z.object({
+  rateLimit: z
+    .object({ cost: z.number(), remaining: z.number(), resetAt: z.string() })
+    .nullable()
+    .optional(),
+  repository: z
+    .object({
+      ref: z
+        .object({ associatedPullRequests: z.object({ nodes: z.array(pullSchema) }) })
+        .nullable()
+        .optional(),
+      closer: pullSchema.optional()
     })
     .nullable()
 })
@@ -439,7 +465,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     try {
       data = await client.graphql(document, variables)
     } catch (error) {
-      throw asRateLimited(error) ?? error
+      throw asRateLimited(error) ?? asTokenRefused(error) ?? error
     }
     const parsed = schema.safeParse(data)
     if (!parsed.success) {
@@ -479,7 +505,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       const data = await reader.graphql<Record<string, unknown>>(document, variables)
       return { data: data ?? {}, errors: [] }
     } catch (error) {
-      const limited = asRateLimited(error)
+      const limited = asRateLimited(error) ?? asTokenRefused(error)
       if (limited) throw limited
       const partial = error as {
         data?: Record<string, unknown> | null
@@ -757,7 +783,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
         labelEvents: labelEventsOf(node, viewer),
         statusComment: status,
         forgedComments: forgedOf(comments),
-        pullRequests: pullRequestsOf(await allPullRequests(node), viewer),
+        ...(await trackedPullRequests(repo, node, viewer)),
         trunkCommits: trunkCommitsOf(trunk, node.number)
       })
     }
@@ -770,7 +796,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       issueLabels.set(node.id, new Set(labels.map((l) => l.toLowerCase())))
       if (labels.some((l) => sameLabel(l, options.labels.inProgress))) continue
       const comments = await allComments(node, viewer)
-      const pulls = pullRequestsOf(await allPullRequests(node), viewer)
+      const pulls = pullRequestsOf((await allPullRequests(node)).pulls, viewer)
       candidates.push({
         id: node.id,
         number: node.number,
@@ -943,11 +969,13 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
   }
 
   /**
-   * Every pull request that closes the issue: further pages (25 at a time, up
-   * to {@link MAX_PULL_PAGES}) only when the first five weren't all, so that
-   * outsiders' pull requests can't push the run's own out of view.
+   * The pull requests that close the issue: further pages (25 at a time, up
+   * to {@link MAX_PULL_PAGES}) only when the first ten weren't all. `complete`
+   * is false when pages were left unread.
    */
-  async function allPullRequests(node: IssueNode): Promise<PullNode[]> {
+  async function allPullRequests(
+    node: IssueNode
+  ): Promise<{ pulls: PullNode[]; complete: boolean }> {
     const refs = node.closedByPullRequestsReferences
     const pulls = [...(refs?.nodes ?? [])]
     let page = refs?.pageInfo
@@ -964,7 +992,55 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       pulls.push(...more.nodes)
       page = more.pageInfo
     }
-    return pulls
+    return { pulls, complete: !(page?.hasNextPage ?? false) }
+  }
+
+  /**
+   * An in-flight issue's pull requests. When the closing list is longer than
+   * what is read, outsiders may have pushed the run's own out of it: the
+   * run's own are then read by their branch in this repository (which no
+   * fork can crowd), with the pull request that closed the issue, and merged
+   * in (1 point, only for such an issue). Which of them is the run's work is
+   * evidence's decision; `pullRequestsComplete: false` tells it the list
+   * was cut.
+   */
+  async function trackedPullRequests(
+    repo: RepoRef,
+    node: IssueNode,
+    viewer: string
+  ): Promise<Pick<TrackedIssue, 'pullRequests' | 'pullRequestsComplete'>> {
+    const { pulls, complete } = await allPullRequests(node)
+    if (complete) return { pullRequests: pullRequestsOf(pulls, viewer) }
+    const closer = closedByOf(node, viewer)?.closer
+    const closerNumber = closer?.kind === 'pull-request' ? closer.number : null
+    const data = await query(
+      reader,
+      OWN_PULLS_QUERY,
+      {
+        owner: repo.owner,
+        name: repo.name,
+        branch: `refs/heads/${runBranch(node.number)}`,
+        closer: closerNumber ?? 0,
+        withCloser: closerNumber !== null
+      },
+      ownPullsSchema
+    )
+    notePoints(data.rateLimit)
+    const found = [
+      ...(data.repository?.ref?.associatedPullRequests.nodes ?? []),
+      data.repository?.closer ?? null
+    ]
+    const seen = new Set(pulls.map((p) => p?.number))
+    for (const pr of found) {
+      if (pr && !seen.has(pr.number)) {
+        seen.add(pr.number)
+        pulls.push(pr)
+      }
+    }
+    warn(
+      `${repo.fullName}#${node.number}: more than ${10 + 25 * MAX_PULL_PAGES} pull requests close this issue; read the first ${10 + 25 * MAX_PULL_PAGES} and the run's own by its branch (${runBranch(node.number)}).`
+    )
+    return { pullRequests: pullRequestsOf(pulls, viewer), pullRequestsComplete: false }
   }
 
   function pullRequestsOf(nodes: readonly PullNode[], viewer: string): PullRequestFact[] {
@@ -1495,33 +1571,16 @@ function asAssociation(value: string): AuthorAssociation {
  * GraphQL's spent budget is HTTP 200 with an error of type `RATE_LIMITED`
  * (documented) or `RATE_LIMIT` (seen in 2026; the throttling plugin only
  * knows the first, so both are checked here); REST's is 403/429 with
- * `x-ratelimit-remaining: 0`. See docs/reference/github-graphql-costs.md.
+ * `x-ratelimit-remaining: 0`, or a secondary limit's `retry-after` or wording
+ * ({@link isRateLimited}). See docs/reference/github-graphql-costs.md.
  */
 export function asRateLimited(error: unknown): RateLimitedError | null {
+  if (!isRateLimited(error)) return null
   const e = error as {
-    status?: number
-    message?: string
     headers?: Record<string, string | undefined>
-    response?: {
-      headers?: Record<string, string | undefined>
-      data?: { errors?: { type?: string }[] }
-    }
-    errors?: { type?: string }[]
-  } | null
-  if (!e) return null
+    response?: { headers?: Record<string, string | undefined> }
+  }
   const headers = e.response?.headers ?? e.headers ?? {}
-  const graphqlLimited = [...(e.errors ?? []), ...(e.response?.data?.errors ?? [])].some(
-    (x) => x.type === 'RATE_LIMITED' || x.type === 'RATE_LIMIT'
-  )
-  const primary = (e.status === 403 || e.status === 429) && headers['x-ratelimit-remaining'] === '0'
-  const secondary = (e.status === 403 || e.status === 429) && /rate limit/i.test(e.message ?? '')
-  if (
-    !graphqlLimited &&
-    !primary &&
-    !secondary &&
-    !/GraphQL Rate Limit Exceeded/.test(e.message ?? '')
-  )
-    return null
   const reset = Number(headers['x-ratelimit-reset'])
   return new RateLimitedError(
     `GitHub's rate limit is spent${Number.isFinite(reset) ? ` until ${new Date(reset * 1000).toISOString()}` : ''}`,

@@ -16,6 +16,14 @@
  * Both retry 5xx (retry plugin) and wait out a rate limit only when the wait
  * fits the tick's budget; otherwise the request fails and the loop stops
  * writing until the next tick.
+ *
+ * Where they send requests: REST to GITHUB_API_URL, GraphQL to
+ * GITHUB_GRAPHQL_URL — the runner sets both (`https://api.github.com` and
+ * `https://api.github.com/graphql`; `https://HOST/api/v3` and
+ * `https://HOST/api/graphql` on GHES). Without GITHUB_GRAPHQL_URL the GraphQL
+ * endpoint is derived from the REST one as Octokit does (`/graphql`, or
+ * `/api/graphql` beside `/api/v3`). An explicit `baseUrl` (a test seam) takes
+ * GraphQL along with it unless `graphqlUrl` is given too.
  */
 import { getOctokit } from '@actions/github'
 import { retry } from '@octokit/plugin-retry'
@@ -39,6 +47,11 @@ export interface ClientOptions {
    * local-action that set the environment after loading.
    */
   baseUrl?: string
+  /**
+   * Default: GITHUB_GRAPHQL_URL as it is when the clients are made, unless an
+   * explicit `baseUrl` is given (then GraphQL follows it).
+   */
+  graphqlUrl?: string
   log?: { info(message: string): void; warning(message: string): void }
   /** The longest rate-limit wait worth sitting out within a tick (default 60 s). */
   maxRetryAfterSeconds?: number
@@ -68,22 +81,28 @@ export function createOctokit(token: string, options: ClientOptions = {}): GitHu
       return worth
     }
   const baseUrl = options.baseUrl ?? process.env.GITHUB_API_URL
+  const graphqlUrl =
+    options.graphqlUrl ??
+    (options.baseUrl === undefined ? process.env.GITHUB_GRAPHQL_URL || undefined : undefined)
   const make = (write: Bottleneck.Group | undefined): GitHubClient =>
-    getOctokit(
-      token,
-      {
-        throttle: {
-          onRateLimit: onLimit('primary'),
-          onSecondaryRateLimit: onLimit('secondary'),
-          retryAfterBaseValue: options.retryAfterBaseValue ?? 1000,
-          ...(write ? { write } : {})
+    withGraphqlUrl(
+      getOctokit(
+        token,
+        {
+          throttle: {
+            onRateLimit: onLimit('primary'),
+            onSecondaryRateLimit: onLimit('secondary'),
+            retryAfterBaseValue: options.retryAfterBaseValue ?? 1000,
+            ...(write ? { write } : {})
+          },
+          retry: { retries: options.retries ?? 3 },
+          ...(baseUrl ? { baseUrl } : {}),
+          ...(options.fetch ? { request: { fetch: options.fetch } } : {})
         },
-        retry: { retries: options.retries ?? 3 },
-        ...(baseUrl ? { baseUrl } : {}),
-        ...(options.fetch ? { request: { fetch: options.fetch } } : {})
-      },
-      throttling,
-      retry
+        throttling,
+        retry
+      ),
+      graphqlUrl
     )
   const spacing = options.writeSpacingMs ?? 1000
   return {
@@ -92,4 +111,16 @@ export function createOctokit(token: string, options: ClientOptions = {}): GitHu
       spacing === 1000 ? undefined : new Bottleneck.Group({ maxConcurrent: 1, minTime: spacing })
     )
   }
+}
+
+/**
+ * Point the client's GraphQL at `url`. Both the request's `url` and its
+ * `baseUrl` are set: Octokit rewrites the URL of a request whose baseUrl ends
+ * in `/api/v3` to `/api/graphql`, which would override GITHUB_GRAPHQL_URL on
+ * GHES. The request hooks (throttling, retry, rate-limit bookkeeping) stay:
+ * they ride in the request's defaults.
+ */
+function withGraphqlUrl(client: GitHubClient, url: string | undefined): GitHubClient {
+  if (url) client.graphql = client.graphql.defaults({ baseUrl: url, url })
+  return client
 }

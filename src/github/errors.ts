@@ -28,12 +28,51 @@ export function acceptedPermission(header: string | undefined): string | null {
   return match ? `${(match[1] ?? '').replace(/_/g, '-')}: ${match[2]}` : null
 }
 
-/** A rate limit is never a lack of permission (callers check `asRateLimited` first too). */
-function rateLimited(e: HttpLike): boolean {
+/**
+ * Whether a failure is one of GitHub's rate limits, primary or secondary —
+ * never a lack of permission, whatever its status. GitHub's signals
+ * ("Rate limits for the REST API": exceeding the primary or a secondary
+ * limit answers 403 or 429):
+ * - `x-ratelimit-remaining: 0` (primary limit; wait until `x-ratelimit-reset`);
+ * - a `retry-after` header on a 403 or 429 (secondary limit: wait that long);
+ * - any 429;
+ * - the message: "secondary rate limit", "API rate limit exceeded", and the
+ *   older wording of secondary limits, "abuse detection mechanism";
+ * - GraphQL: an error of type `RATE_LIMITED` (HTTP 200), which the throttling
+ *   plugin rethrows as "GraphQL Rate Limit Exceeded".
+ */
+export function isRateLimited(error: unknown): boolean {
+  const e = error as
+    | (HttpLike & {
+        headers?: Record<string, string | undefined>
+        response?: { data?: { errors?: { type?: string }[] } }
+      })
+    | null
+  if (!e || typeof e !== 'object') return false
+  const headers = e.response?.headers ?? e.headers ?? {}
+  const limitStatus = e.status === 403 || e.status === 429
   return (
-    e.response?.headers?.['x-ratelimit-remaining'] === '0' ||
-    /rate limit/i.test(e.message ?? '') ||
-    (e.errors ?? []).some((x) => x.type === 'RATE_LIMITED')
+    headers['x-ratelimit-remaining'] === '0' ||
+    e.status === 429 ||
+    (limitStatus && headers['retry-after'] !== undefined) ||
+    /rate limit|abuse detection/i.test(e.message ?? '') ||
+    [...(e.errors ?? []), ...(e.response?.data?.errors ?? [])].some(
+      (x) => x.type === 'RATE_LIMITED' || x.type === 'RATE_LIMIT'
+    )
+  )
+}
+
+/**
+ * A 401 on a request made with github-token, as an error that names the
+ * input and the fix (the token itself is never printed). Null for anything
+ * else.
+ */
+export function asTokenRefused(error: unknown, input = 'github-token'): Error | null {
+  const e = error as HttpLike | null
+  if (!e || typeof e !== 'object' || e.status !== 401) return null
+  const said = (e.message ?? '').replace(/\s+-\s+https?:\/\/\S+$/, '').trim() || 'Unauthorized'
+  return new Error(
+    `${input} was refused by GitHub (401 ${said}): the token is expired, revoked, mistyped or for another GitHub host. Pass a valid token in ${input} (its default \${{ github.token }}, a GitHub App installation token or a fine-grained token), from a secret.`
   )
 }
 
@@ -48,7 +87,7 @@ export function asPermissionError(
   what: string
 ): PermissionError | null {
   const e = error as HttpLike | null
-  if (!e || rateLimited(e)) return null
+  if (!e || isRateLimited(e)) return null
   if (e.status === 401) {
     return new PermissionError(
       `GitHub rejected github-token (HTTP 401) while trying to ${what}: it is expired, revoked or wrong. Pass a valid token with ${needed}.`,

@@ -205,7 +205,10 @@ async function probeDashboard(
 
 /**
  * A write request that can't succeed: 403 means the permission is missing,
- * 422 (or 404 for a missing workflow) means GitHub got past the permission.
+ * 422 (or 400) means GitHub got past the permission and refused the request
+ * itself. Anything else — a 404 for a workflow file that isn't there, a
+ * 5xx, a request GitHub unexpectedly accepted — can't tell, and is reported
+ * as such (the line is skipped, never passed).
  */
 async function probeWrite(
   permission: string,

@@ -17,8 +17,8 @@
  *   1 request each, however many issues a page holds;
  * - the details (`worldQuery` with ids): `nodes(ids:)` is not a connection,
  *   so the connections inside each issue (labels, timeline, comments,
- *   closing pull requests, their head commit's CI) are priced as if there
- *   were one issue: about 20 requests for up to 100 issues.
+ *   closing pull requests — the first ten — and their head commit's CI) are
+ *   priced as if there were one issue: about 20 requests for up to 100 issues.
  * A quiet repository costs one census request: 1 point. Unrelated issues are
  * never read.
  *
@@ -197,9 +197,10 @@ query AfkTrunk($owner: String!, $name: String!, $trunkSince: GitTimestamp!) {
 }`
 
 /**
- * The rest of an issue's closing pull requests, read only when the first five
- * didn't hold them all: anyone can open pull requests that say "Closes #N",
- * and they must not push the run's own out of view.
+ * The rest of an issue's closing pull requests, read only when the first ten
+ * didn't hold them all (25 a page, a bounded number of pages): anyone can
+ * open pull requests that say "Closes #N"; those beyond the last page read
+ * are not seen — the run's own are then found by {@link OWN_PULLS_QUERY}.
  */
 export const PULLS_QUERY = `
 query AfkPulls($id: ID!, $after: String) {
@@ -211,6 +212,30 @@ query AfkPulls($id: ID!, $after: String) {
         nodes { ${PULL} }
       }
     }
+  }
+}`
+
+/**
+ * The run's own pull requests found without the issue's closing list, read
+ * only when that list was longer than the adapter pages through: the pull
+ * requests whose head is the run's branch *in this repository*
+ * (`ref(qualifiedName:)` names a ref of the repository itself, and its
+ * `associatedPullRequests` are those with that ref as their head, so a
+ * fork's pull request from a branch of the same name is not among them — an
+ * outsider can't crowd this list), open or merged, newest first; and the
+ * pull request that closed the issue, by number, when it is one. About 20
+ * requests by GitHub's formula: 1 point.
+ */
+export const OWN_PULLS_QUERY = `
+query AfkOwnPulls($owner: String!, $name: String!, $branch: String!, $closer: Int!, $withCloser: Boolean!) {
+  rateLimit { cost remaining resetAt limit used }
+  repository(owner: $owner, name: $name) {
+    ref(qualifiedName: $branch) {
+      associatedPullRequests(first: 5, states: [OPEN, MERGED], orderBy: { field: CREATED_AT, direction: DESC }) {
+        nodes { ${PULL} }
+      }
+    }
+    closer: pullRequest(number: $closer) @include(if: $withCloser) { ${PULL} }
   }
 }`
 

@@ -248,8 +248,18 @@ export interface TrackedIssue {
   labelEvents: LabelEventFact[]
   statusComment: StatusComment | null
   forgedComments: ForgedComment[]
-  /** Open and merged PRs that close this issue, newest first. */
+  /**
+   * Open and merged PRs that close this issue, newest first, and the run's
+   * own found by their branch (`afk/issue-N` in this repository) when the
+   * closing list was too long to read whole.
+   */
   pullRequests: PullRequestFact[]
+  /**
+   * False when the closing pull requests were more than the adapter reads
+   * (see `core/evidence.ts`: then "nothing pushed" is never concluded).
+   * Absent: complete.
+   */
+  pullRequestsComplete?: boolean
   /** Trunk delivery: default-branch commits whose message references #N, newest first. */
   trunkCommits: CommitFact[]
 }

@@ -38,7 +38,7 @@
 import { decode } from '../core/bookkeeping.js'
 import { orphanCandidates, orphanVerdict } from '../core/orphans.js'
 import type { AuthorAssociation, RepoRef } from '../config.js'
-import type { RepoWorld } from './ports.js'
+import { RateLimitedError, type RepoWorld } from './ports.js'
 import { Effects } from './effects.js'
 import { readDashboards, repoMode, writeDashboards, type RepoDashboard } from './dashboard.js'
 import { pollCandidates } from './poller.js'
@@ -444,6 +444,8 @@ async function sweepOrphans(input: {
       input.warn(
         `Could not ask GitHub where ${repo.fullName}#${c.issue} is (its agent ${c.threadId} runs without a run in view): ${errorMessage(error)}`
       )
+      // A spent rate limit answers every other question the same way: next tick.
+      if (error instanceof RateLimitedError) break
       continue
     }
     input.log?.debug?.(

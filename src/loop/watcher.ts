@@ -40,7 +40,8 @@ import {
   ignoredNote,
   ignoredPullRequests,
   mayHavePushed,
-  sameLabel
+  sameLabel,
+  workOutOfView
 } from '../core/evidence.js'
 import { dueChannels, isSettled, openOutboxEntry, recordDelivery } from '../core/outbox.js'
 import { firstTurnPrompt, fixForwardPrompt } from '../core/prompts.js'
@@ -389,6 +390,16 @@ async function releaseTransferred(
   return row(ctx, ended, 'RELEASE', 'issue-transferred', null, null, note)
 }
 
+/**
+ * The verdicts that conclude "nothing was pushed" (rows 10–12 of the
+ * decision table); `runtime-exceeded` is a deadline, not such a conclusion.
+ */
+const NOTHING_PUSHED_REASONS: ReadonlySet<AnyReason> = new Set([
+  'agent-error',
+  'agent-idle-without-push',
+  'agent-stalled'
+])
+
 /** The normal step: reconcile, assemble, decide, act. */
 async function drive(ctx: RunContext, comment: StatusComment, start: RunRecord): Promise<RunRow> {
   const { settings, now } = ctx
@@ -420,7 +431,7 @@ async function drive(ctx: RunContext, comment: StatusComment, start: RunRecord):
   const threadStatus = thread ? ctx.snapshot.status(thread.id) : null
   record = trackCommit(record, pushed, now)
   record = trackIdle(record, threadStatus, now)
-  const decision = decide(
+  let decision: { action: Action; reason: AnyReason } = decide(
     {
       threadStatus,
       ciStatus: ci,
@@ -432,6 +443,17 @@ async function drive(ctx: RunContext, comment: StatusComment, start: RunRecord):
     },
     settings.policy
   )
+  // "Nothing pushed" read from a closing-pull-request list that was cut
+  // short is a guess: wait for the run's own instead (max-runtime still ends it).
+  if (
+    NOTHING_PUSHED_REASONS.has(decision.reason) &&
+    workOutOfView(ctx.issue, runEvidence(record, ctx.snapshot))
+  ) {
+    ctx.warn(
+      `${ctx.repo.fullName}#${ctx.issue.number}: not handed back (${decision.reason}): more pull requests close this issue than afk-loop reads, so the run's own may be among the unread; waiting (max-runtime still applies).`
+    )
+    decision = { action: 'WAIT', reason: 'work-out-of-view' }
+  }
 
   const terminalKind = DOORBELL_FOR_ACTION[decision.action]
   if (terminalKind !== null) {
