@@ -30,7 +30,11 @@
  *    the page shows when the image doesn't load and what a screen reader says.
  *
  * Errs on the side of removing: a visible fragment removed costs little, a
- * hidden one kept is an injection. Every pass is linear in the text's length
+ * hidden one kept is an injection. So code spans and fences aren't told apart
+ * (a comment in code goes too), an attribute quote left open in an HTML block
+ * takes the rest of the text (on GitHub it runs to a quote that only the
+ * rendered page places), and a tag left open at its block's end hides up to
+ * there. Every pass is linear in the text's length
  * (`npm run bench` times adversarial bodies ten times apart): each scan moves
  * forward, and searches that could repeat are remembered.
  */
