@@ -73,7 +73,11 @@ describe('parseConfig', () => {
       { 'prompt-template': 'Fix {{issue}} {{secret_sauce}}' },
       '{{secret_sauce}}'
     ],
-    ['fix-forward-prompt-template', { 'fix-forward-prompt-template': '{{body}}' }, '{{body}}'],
+    [
+      'fix-forward-prompt-template',
+      { 'fix-forward-prompt-template': '{{default_branch}}' },
+      '{{default_branch}}'
+    ],
     ['t3-projects', { 't3-projects': 'acme/widgets' }, 'owner/name=projectId'],
     ['t3-model', { 't3-model': 'gpt' }, 'instance:model'],
     ['t3-runtime-mode', { 't3-runtime-mode': 'yolo' }, 'full-access'],

@@ -19,18 +19,25 @@ const MANIFESTS: Record<string, string> = {
   'docs/manifests/agent-app.json': 'examples/afk-agent.yml'
 }
 
-/** The `permission-*` inputs of the example's create-github-app-token step, as manifest keys. */
+/**
+ * The `permission-*` inputs of the example's create-github-app-token steps, as
+ * manifest keys: their union, `write` over `read` (the agent's workflow mints
+ * a read token for the agent and a write token for the push).
+ */
 function tokenPermissions(workflowPath: string): Record<string, string> {
   const workflow = parse(readFileSync(workflowPath, 'utf8')) as {
     jobs: Record<string, { steps: { uses?: string; with?: Record<string, string> }[] }>
   }
-  const step = Object.values(workflow.jobs)
+  const steps = Object.values(workflow.jobs)
     .flatMap((job) => job.steps)
-    .find((s) => s.uses?.startsWith('actions/create-github-app-token@'))
+    .filter((s) => s.uses?.startsWith('actions/create-github-app-token@'))
   const permissions: Record<string, string> = { metadata: 'read' }
-  for (const [key, value] of Object.entries(step?.with ?? {})) {
-    if (key.startsWith('permission-'))
-      permissions[key.slice('permission-'.length).replace(/-/g, '_')] = value
+  for (const step of steps) {
+    for (const [key, value] of Object.entries(step.with ?? {})) {
+      if (!key.startsWith('permission-')) continue
+      const name = key.slice('permission-'.length).replace(/-/g, '_')
+      if (permissions[name] !== 'write') permissions[name] = value
+    }
   }
   return permissions
 }

@@ -45,7 +45,21 @@ export function adversarialBodies(n: number): string[] {
     '\n[a\\'.repeat(n / 4),
     '<a b=c '.repeat(n / 7),
     `<script>${'<script>'.repeat(n / 8)}`,
-    `{{${' '.repeat(n)}`
+    `{{${' '.repeat(n)}`,
+    // HTML blocks, read the browser's way: tags, quotes and blocks that never close
+    '<div a="\n'.repeat(n / 9),
+    '<div>\n' + '<a b= '.repeat(n / 6),
+    '<pre>\n'.repeat(n / 6),
+    '</div x="'.repeat(n / 9),
+    '<\n'.repeat(n / 2),
+    '<a x=\'<a y="'.repeat(n / 12),
+    `\n<script>${'</scriptx'.repeat(n / 9)}`,
+    // link titles and definitions at any depth
+    '](<'.repeat(n / 3),
+    '](a "'.repeat(n / 5),
+    `](](](a${' '.repeat(n)}"x`,
+    `${'> '.repeat(n / 2)}[c]: <> (x)`,
+    `${'> '.repeat(100)}\n`.repeat(n / 201)
   ]
 }
 

@@ -3,6 +3,7 @@ import {
   DISPATCH_INPUTS_LIMIT,
   createWorkflowAgent,
   fitPrompt,
+  ofAgentWorkflow,
   workflowRunStatus
 } from '../../src/agents/workflow.js'
 import { createOctokit } from '../../src/github/client.js'
@@ -308,6 +309,21 @@ describe('on a GitHub Enterprise Server without return_run_details', () => {
       await agent.interrupt({ repo, threadId: ours.threadId, key: 'key-a' })
       expect(statusOf(ours.threadId)).toBe('completed')
       await agent.interrupt({ repo, threadId: '999999', key: 'key-a' }) // gone: nothing to stop
+      // Another workflow's run given this dispatch's exact name is not the agent's.
+      store.repo('acme/widgets').workflowRuns.push({
+        id: 4343,
+        workflowFile: 'deploy.yml',
+        name: 'afk key-a',
+        displayTitle: 'afk key-a',
+        status: 'in_progress',
+        conclusion: null,
+        headBranch: 'main',
+        inputs: {},
+        createdAt: now,
+        updatedAt: now
+      })
+      await agent.interrupt({ repo, threadId: '4343', key: 'key-a' })
+      expect(statusOf('4343')).toBe('in_progress')
     } finally {
       await sandbox.close()
     }
@@ -367,5 +383,21 @@ describe('the agent workflow and the sweep of orphaned agents', () => {
     } finally {
       await sandbox.close()
     }
+  })
+})
+
+describe('ofAgentWorkflow', () => {
+  it('matches a run by its workflow file path, or by workflow id when the input is an id', () => {
+    expect(ofAgentWorkflow({ path: '.github/workflows/afk-agent.yml' }, 'afk-agent.yml')).toBe(true)
+    expect(
+      ofAgentWorkflow({ path: '.github/workflows/afk-agent.yml@refs/heads/main' }, 'afk-agent.yml')
+    ).toBe(true)
+    expect(ofAgentWorkflow({ path: '.github/workflows/deploy.yml' }, 'afk-agent.yml')).toBe(false)
+    expect(ofAgentWorkflow({ path: 'x/.github/workflows/afk-agent.yml' }, 'afk-agent.yml')).toBe(
+      false
+    )
+    expect(ofAgentWorkflow({}, 'afk-agent.yml')).toBe(false)
+    expect(ofAgentWorkflow({ workflow_id: 1234 }, '1234')).toBe(true)
+    expect(ofAgentWorkflow({ workflow_id: 99, path: '.github/workflows/1234' }, '1234')).toBe(false)
   })
 })

@@ -109,7 +109,12 @@ describe('14.1 the run’s own merge or "Fixes #N" commit closing the issue is a
     const reports = await driveToEnd(world, defaultSettings())
     const [redSha] = [...world.ci.keys()]
     expect(decisions(reports)).toContain('#1 FIX_FORWARD ci-red')
-    expect(world.dispatchCalls[1]?.prompt).toBe(`Fix ${redSha} (attempt 1)`)
+    // The operator's words first, then the issue's text fenced as untrusted
+    // (each fix-forward turn is a fresh agent that would otherwise read the raw issue).
+    expect(world.dispatchCalls[1]?.prompt?.split('\n\n')[0]).toBe(`Fix ${redSha} (attempt 1)`)
+    expect(world.dispatchCalls[1]?.prompt).toMatch(
+      /\nBody of 1\n<\/untrusted-issue-text [0-9a-f]{16}>$/
+    )
     expect(terminal(world)).toMatchObject({ action: 'CLOSE_SUCCESS', reason: 'ci-green' })
     expect(kinds(world)).toEqual(['done'])
     expect(world.issue(REPO, 1).state).toBe('CLOSED')

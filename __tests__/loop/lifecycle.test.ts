@@ -167,7 +167,10 @@ describe('lifecycles', () => {
     const fix = world.dispatchCalls[1]
     const [redSha, greenSha] = [...world.ci.keys()]
     expect(fix?.attempt).toBe(1)
-    expect(fix?.prompt).toBe(`Fix ${redSha} (attempt 1)`)
+    // The operator's words first, then the issue's text fenced as untrusted
+    // (each fix-forward turn is a fresh agent that would otherwise read the raw issue).
+    expect(fix?.prompt?.split('\n\n')[0]).toBe(`Fix ${redSha} (attempt 1)`)
+    expect(fix?.prompt).toMatch(/\nBody of 7\n<\/untrusted-issue-text [0-9a-f]{16}>$/)
     expect(world.issue(REPO, 7).pullRequests[0]?.headSha).toBe(greenSha)
     const body = world.statusOf(REPO, 7)?.body ?? ''
     expect(body).toContain('### afk-loop: landed')

@@ -40,6 +40,7 @@ import { z } from 'zod'
 import { T3_TOKEN_HOWTO, type RepoRef, type T3ModelSelection } from '../config.js'
 import type { AgentCheck } from '../core/check.js'
 import { parseAttemptKey } from '../core/orphans.js'
+import { plainTitle } from '../core/prompts.js'
 import type { ThreadStatus } from '../core/types.js'
 import {
   AgentUnavailableError,
@@ -548,7 +549,7 @@ export function createT3Agent(options: T3Options): AgentPort {
 /** The thread's title: `owner/repo#N: title (first turn | fix-forward n)`, never blank. */
 function threadTitle(request: DispatchRequest): string {
   const attempt = request.attempt === 0 ? 'first turn' : `fix-forward ${request.attempt}`
-  const title = request.title.trim() || 'untitled'
+  const title = plainTitle(request.title) || 'untitled'
   return `${request.repo.fullName}#${request.issue}: ${title} (${attempt})`
 }
 

@@ -92,6 +92,9 @@ interface RunJson {
   status: string | null
   conclusion: string | null
   html_url: string
+  /** The workflow file the run belongs to (`.github/workflows/afk-agent.yml`). */
+  path?: string | null
+  workflow_id?: number | null
 }
 
 export interface WorkflowAgentOptions {
@@ -347,8 +350,9 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
     async interrupt(query: ThreadQuery): Promise<void> {
       if (!/^\d+$/.test(query.threadId)) return
       try {
-        // Only a run this loop dispatched is stopped: its name must be exactly
-        // `afk <key>`. Any other run (a deploy, another workflow's) is left alone.
+        // Only a run this loop dispatched is stopped: it must be a run of the
+        // agent workflow, named exactly `afk <key>`. Any other run (a deploy,
+        // another workflow's run given the same name) is left alone.
         const res = await reader.request('GET /repos/{owner}/{repo}/actions/runs/{run_id}', {
           owner: query.repo.owner,
           repo: query.repo.name,
@@ -357,6 +361,7 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
         const run = res.data as RunJson
         const want = query.key ? runName(query.key) : null
         if (want === null || (run.display_title !== want && run.name !== want)) return
+        if (!ofAgentWorkflow(run, file)) return
         await writer.request('POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel', {
           owner: query.repo.owner,
           repo: query.repo.name,
@@ -378,6 +383,21 @@ function keyOf(run: RunJson): string | null {
     if (key && parseAttemptKey(key)) return key
   }
   return null
+}
+
+/**
+ * Whether a run belongs to the agent workflow (`agent-workflow`: a file name
+ * or a workflow id): by the run's `workflow_id` for an id, by its `path`
+ * (`.github/workflows/<file>`, any `@ref` suffix dropped) for a file name.
+ * A run that says neither is not proven the agent's.
+ */
+export function ofAgentWorkflow(
+  run: { path?: string | null; workflow_id?: number | null },
+  file: string
+): boolean {
+  if (/^\d+$/.test(file)) return run.workflow_id !== undefined && String(run.workflow_id) === file
+  const path = (run.path ?? '').replace(/@.*$/, '')
+  return path === `.github/workflows/${file}`
 }
 
 /** A 400/422 that names `return_run_details`: a server that doesn't know the key. */

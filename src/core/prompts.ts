@@ -8,14 +8,18 @@
  * caught when the inputs are read, not text sent to an agent.
  *
  * The issue's title and body are untrusted data. Everything GitHub doesn't
- * render is stripped ({@link stripHiddenText}), so instructions a reader of
- * the issue can't see never reach the agent; the rest goes into a fenced block
- * after the operator's instructions ({@link untrustedBlock}), whose closing
+ * render is stripped ({@link stripHiddenText}, in hidden-text.ts), so
+ * instructions a reader of the issue can't see never reach the agent; the
+ * rest goes into a fenced block after the operator's instructions, in both
+ * turns ({@link untrustedBlock}), whose closing
  * line carries a nonce the text inside can't contain; the title is escaped
  * wherever a template uses it.
  */
 import { createHash } from 'node:crypto'
+import { stripHiddenText } from './hidden-text.js'
 import type { Delivery } from './types.js'
+
+export { stripHiddenText }
 
 export interface IssueFacts {
   repo: string
@@ -55,6 +59,7 @@ export const PROMPT_PLACEHOLDERS = {
     repo: 'owner/name of the repository',
     issue: 'the issue number',
     title: "the issue's title, quoted and escaped, hidden text removed",
+    body: 'a pointer to the issue text, which always follows the instructions in a fenced untrusted block',
     url: "the issue's URL",
     commit: 'the SHA of the red commit',
     ci_url: 'a link to the failing CI, or "(not known)"',
@@ -71,186 +76,6 @@ export function runBranch(issue: number): string {
   return `afk/issue-${issue}`
 }
 
-/**
- * Characters GitHub shows as nothing: every format character (zero-width
- * spaces and joiners, bidirectional controls, the word joiner, the BOM, soft
- * hyphens, Unicode tag characters U+E0000–E007F), control characters other
- * than tab and newline, variation selectors, the combining grapheme joiner
- * and the Hangul fillers. Emoji lose their joiners; nothing else readable is lost.
- */
-const INVISIBLE =
-  /[\p{Cf}\p{Cc}\u115f\u1160\u3164\uffa0]|[\u034f\u17b4\u17b5]|[\ufe00-\ufe0f]|[\u{e0100}-\u{e01ef}]/gu
-
-/** Named character references that decode to an invisible character. */
-const INVISIBLE_ENTITIES = new Set([
-  'shy',
-  'zwj',
-  'zwnj',
-  'lrm',
-  'rlm',
-  'nobreak',
-  'zerowidthspace',
-  'negativeverythinspace',
-  'negativethinspace',
-  'negativemediumspace',
-  'negativethickspace',
-  'invisibletimes',
-  'invisiblecomma',
-  'applyfunction',
-  'it',
-  'ic',
-  'af'
-])
-
-/** Drop invisible characters and the character references that spell them. */
-function stripInvisible(text: string): string {
-  return text
-    .replace(/\r\n?|[\u2028\u2029\u0085]/g, '\n')
-    .replace(INVISIBLE, (ch) => (ch === '\t' || ch === '\n' ? ch : ''))
-    .replace(
-      /&(?:#[xX]([0-9a-fA-F]{1,8})|#([0-9]{1,9})|([A-Za-z]{1,32}));/g,
-      (whole, hex, dec, name) => {
-        if (name !== undefined)
-          return INVISIBLE_ENTITIES.has(String(name).toLowerCase()) ? '' : whole
-        const code = hex !== undefined ? parseInt(String(hex), 16) : Number(dec)
-        if (code === 0 || code > 0x10ffff) return ''
-        const ch = String.fromCodePoint(code)
-        return ch !== '\t' && ch !== '\n' && ch.replace(INVISIBLE, '') === '' ? '' : whole
-      }
-    )
-}
-
-const TAG_NAME = /[A-Za-z0-9-]/
-const ATTR_START = /[A-Za-z_:]/
-const ATTR_NAME = /[A-Za-z0-9_.:-]/
-const UNQUOTED_VALUE_STOP = /[\s"'=<>`]/
-/** Elements whose content GitHub's sanitizer removes along with the tags. */
-const REMOVED_WITH_CONTENT = new Set([
-  'script',
-  'style',
-  'template',
-  'noscript',
-  'iframe',
-  'object'
-])
-
-/**
- * The end (exclusive) of the HTML construct GitHub would hide that starts at
- * `i` (a `<`), or -1 when the text there is shown literally. Follows the GFM
- * spec's raw HTML grammar: open and closing tags (their attributes are never
- * shown), comments, processing instructions, declarations and CDATA. An
- * unterminated comment, instruction or CDATA hides the rest of the text, as
- * an HTML block does. Each scan stops at the construct's first possible end,
- * so the whole pass is linear.
- */
-function htmlEnd(text: string, i: number, lower: string): number {
-  const to = (marker: string, from: number): number => {
-    const at = text.indexOf(marker, from)
-    return at < 0 ? text.length : at + marker.length
-  }
-  if (text.startsWith('<!--', i)) {
-    // `<!-->` and `<!--->` are complete (empty) comments in the spec.
-    if (text.startsWith('>', i + 4)) return i + 5
-    if (text.startsWith('->', i + 4)) return i + 6
-    return to('-->', i + 4)
-  }
-  if (text.startsWith('<?', i)) return to('?>', i + 2)
-  if (text.startsWith('<![CDATA[', i)) return to(']]>', i + 9)
-  if (text[i + 1] === '!' && /[A-Za-z]/.test(text[i + 2] ?? '')) return to('>', i + 2)
-  const closing = text[i + 1] === '/'
-  let j = i + (closing ? 2 : 1)
-  if (!/[A-Za-z]/.test(text[j] ?? '')) return -1
-  const nameStart = j
-  while (j < text.length && TAG_NAME.test(text[j] ?? '')) j++
-  const name = lower.slice(nameStart, j)
-  const skipSpace = (): boolean => {
-    const from = j
-    while (j < text.length && /\s/.test(text[j] ?? '')) j++
-    return j > from
-  }
-  if (closing) {
-    skipSpace()
-    return text[j] === '>' ? j + 1 : -1
-  }
-  for (;;) {
-    const spaced = skipSpace()
-    if (text[j] === '>' || (text[j] === '/' && text[j + 1] === '>')) break
-    if (!spaced || !ATTR_START.test(text[j] ?? '')) return -1
-    while (j < text.length && ATTR_NAME.test(text[j] ?? '')) j++
-    const beforeValue = j
-    skipSpace()
-    if (text[j] !== '=') {
-      j = beforeValue
-      continue
-    }
-    j++
-    skipSpace()
-    const quote = text[j]
-    if (quote === '"' || quote === "'") {
-      const close = text.indexOf(quote, j + 1)
-      if (close < 0) return -1
-      j = close + 1
-    } else {
-      const from = j
-      while (j < text.length && !UNQUOTED_VALUE_STOP.test(text[j] ?? '')) j++
-      if (j === from) return -1
-    }
-  }
-  const end = text[j] === '>' ? j + 1 : j + 2
-  if (REMOVED_WITH_CONTENT.has(name)) {
-    const close = lower.indexOf(`</${name}`, end)
-    if (close < 0) return text.length
-    const gt = text.indexOf('>', close)
-    return gt < 0 ? text.length : gt + 1
-  }
-  return end
-}
-
-/** Remove every HTML construct GitHub doesn't show (tags keep their text). */
-function stripHtml(text: string): string {
-  // ASCII only: a full toLowerCase changes some strings' length (İ → i̇), and
-  // `lower` must index like `text`. Tag names are ASCII.
-  const lower = text.replace(/[A-Z]+/g, (s) => s.toLowerCase())
-  let out = ''
-  let from = 0
-  let i = text.indexOf('<')
-  while (i >= 0) {
-    const end = htmlEnd(text, i, lower)
-    if (end < 0) {
-      i = text.indexOf('<', i + 1)
-      continue
-    }
-    out += text.slice(from, i)
-    from = end
-    i = text.indexOf('<', end)
-  }
-  return out + text.slice(from)
-}
-
-/**
- * Link reference definitions render as nothing, so `[c]: <> (text)`,
- * `[//]: # (text)` and any `[label]: url "title"` are comments in disguise.
- * A definition (also inside a quote or a list item) and the lines that follow
- * it up to a blank line — where a multi-line title would continue — are
- * removed. Labels are at most 999 characters, as in the spec, so the pass is
- * linear.
- */
-const LINK_DEFINITION =
-  /(^|\n)[ \t>*+\-0-9.)]{0,40}\[(?:[^[\]\\]|\\[\s\S]){1,999}\]:[\s\S]*?(?=\n[ \t>]*\n|$)/g
-
-/**
- * Remove everything in an issue's text that GitHub doesn't render, so that
- * instructions a reader of the issue can't see never reach the agent: HTML
- * comments, processing instructions, declarations, CDATA, tags and their
- * attributes (the content of script-like elements too), link reference
- * definitions, and invisible characters (also as character references).
- * Errs on the side of removing: a stripped visible fragment costs little, a
- * surviving hidden one is an injection. Linear in the text's length.
- */
-export function stripHiddenText(text: string): string {
-  return stripHtml(stripInvisible(text)).replace(LINK_DEFINITION, '$1')
-}
-
 /** Most characters of an issue's text a prompt carries. */
 export const BODY_LIMIT = 40_000
 /** Most characters of a title a prompt carries. */
@@ -262,8 +87,18 @@ export const TITLE_LIMIT = 256
  * {@link TITLE_LIMIT} characters. It can't close a quote or start a line.
  */
 export function escapeTitle(title: string): string {
+  return JSON.stringify(plainTitle(title))
+}
+
+/**
+ * The issue's title as one line of what a reader sees: hidden text removed,
+ * white space folded, at most {@link TITLE_LIMIT} characters. For names an
+ * agent's backend shows (a T3 thread's title), where hidden text would reach
+ * the agent's context as surely as through the prompt.
+ */
+export function plainTitle(title: string): string {
   const plain = stripHiddenText(title).replace(/\s+/g, ' ').trim()
-  return JSON.stringify(plain.length > TITLE_LIMIT ? `${plain.slice(0, TITLE_LIMIT)}…` : plain)
+  return plain.length > TITLE_LIMIT ? `${plain.slice(0, TITLE_LIMIT)}…` : plain
 }
 
 /**
@@ -314,7 +149,7 @@ Make sure the repository's tests pass before you push. If you cannot complete th
 export const DEFAULT_FIX_FORWARD_TEMPLATE = `CI is red on your commit {{commit}} for issue #{{issue}} in {{repo}} (titled {{title}}).
 Failing CI: {{ci_url}}
 
-This is fix-forward attempt {{attempt}} of {{max_attempts}}. Investigate the failing run, find and fix the cause (do not disable or skip the failing check), push the fix to the same place as before ({{branch}} for a pull request), and watch CI until it is green.`
+This is fix-forward attempt {{attempt}} of {{max_attempts}}. Investigate the failing run, find and fix the cause (do not disable or skip the failing check), push the fix to the same place as before ({{branch}} for a pull request), and watch CI until it is green. The issue being worked on is at the end of this prompt.`
 
 function deliveryInstructions(facts: FirstTurnFacts): string {
   if (facts.delivery === 'trunk') {
@@ -406,15 +241,22 @@ export function firstTurnPrompt(facts: FirstTurnFacts, template = DEFAULT_FIRST_
   return `${instructions.trimEnd()}\n\n${untrustedBlock(facts)}`
 }
 
-/** The fix-forward turn's prompt (the pilot's words). */
+/**
+ * The fix-forward turn's prompt (the pilot's words), then the issue's title
+ * and text in the same untrusted block as the first turn's. Every
+ * fix-forward turn is a fresh agent — a new T3 thread, a new workflow run, a
+ * new Copilot task — that knows only its prompt: without the issue's text
+ * here it would read the raw issue, hidden text and all.
+ */
 export function fixForwardPrompt(
   facts: FixForwardFacts,
   template = DEFAULT_FIX_FORWARD_TEMPLATE
 ): string {
-  return fillTemplate(template, {
+  const instructions = fillTemplate(template, {
     repo: facts.repo,
     issue: String(facts.issue),
     title: escapeTitle(facts.title),
+    body: '(the issue text is at the end of this prompt)',
     url: facts.url,
     commit: facts.commit,
     ci_url: facts.ciUrl ?? '(not known)',
@@ -422,4 +264,5 @@ export function fixForwardPrompt(
     max_attempts: String(facts.maxAttempts),
     branch: facts.delivery === 'trunk' ? 'the default branch' : runBranch(facts.issue)
   })
+  return `${instructions.trimEnd()}\n\n${untrustedBlock(facts)}`
 }
