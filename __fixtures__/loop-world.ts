@@ -455,8 +455,9 @@ export class FakeWorld {
       }
       return
     }
+    const branch = this.agentBranch?.(issue.number) ?? `afk/issue-${issue.number}`
     const existing = issue.pullRequests.find(
-      (p) => p.headRefName === `afk/issue-${issue.number}` && p.state === 'OPEN'
+      (p) => p.headRefName === branch && !p.isCrossRepository && p.state === 'OPEN'
     )
     if (existing) {
       existing.headSha = sha
@@ -474,7 +475,7 @@ export class FakeWorld {
     issue.pullRequests.unshift({
       number,
       url: `https://github.com/${thread.repo.fullName}/pull/${number}`,
-      headRefName: `afk/issue-${issue.number}`,
+      headRefName: branch,
       headSha: sha,
       author: 'agent-app',
       byViewer: false,
@@ -494,6 +495,14 @@ export class FakeWorld {
       if (pr) this.human.merge(thread.repo.fullName, issue.number, pr.number, 'agent-app', method)
     }
   }
+
+  /**
+   * A backend that names its own branch (Copilot): agents push there instead
+   * of `afk/issue-N`, and the snapshot reports it for their threads.
+   */
+  agentBranch: ((issue: number) => string) | null = null
+  /** Every `pullRequestsOnBranch` call, as `owner/name:branch`. */
+  readonly branchLookups: string[] = []
 
   /** Which delivery the agents use when they push. */
   settingsDelivery: 'pull-request' | 'trunk' = 'pull-request'
@@ -630,6 +639,27 @@ export class FakeWorld {
       if (gone?.readable) return { status: 200, repo: gone.to, number: gone.number }
       return { status: 404 }
     },
+    // Like `ref(qualifiedName:) { associatedPullRequests(first: 5, states: [OPEN,
+    // MERGED], newest first) }`: heads on this branch of the repository itself.
+    pullRequestsOnBranch: async (repo, branch): Promise<PullRequestFact[]> => {
+      this.alive()
+      this.counts.reads++
+      this.branchLookups.push(`${repo.fullName}:${branch}`)
+      this.refreshCI()
+      const pulls = [...(this.repos.get(repo.key)?.issues.values() ?? [])].flatMap((i) =>
+        i.pullRequests.filter(
+          (p) =>
+            p.headRefName === branch &&
+            !p.isCrossRepository &&
+            p.headRepository?.toLowerCase() === repo.key &&
+            p.state !== 'CLOSED'
+        )
+      )
+      return [...new Map(pulls.map((p) => [p.number, p])).values()]
+        .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
+        .slice(0, 5)
+        .map((p) => ({ ...p, ci: { ...p.ci } }))
+    },
     findNotice: async ({ repo, issue: number, marker }): Promise<boolean> => {
       this.alive()
       this.counts.reads++
@@ -704,7 +734,16 @@ export class FakeWorld {
       const running = [...this.threads.values()]
         .filter((t) => t.status === 'running' && !t.interrupted)
         .map((t) => ({ threadId: t.id, key: t.id }))
-      return { status: (id) => frozen.get(id) ?? null, error: null, running: () => running }
+      const agentBranch = this.agentBranch
+      const branchOf = new Map(
+        [...this.threads.values()].map((t) => [t.id, agentBranch?.(t.issue) ?? null])
+      )
+      return {
+        status: (id) => frozen.get(id) ?? null,
+        error: null,
+        running: () => running,
+        ...(agentBranch ? { branch: (id: string) => branchOf.get(id) ?? null } : {})
+      }
     },
     dispatch: async (request: DispatchRequest): Promise<DispatchedThread> => {
       this.alive()

@@ -64,3 +64,47 @@ describe('a flood of outsider fork pull requests closing the issue', () => {
     }
   )
 })
+
+describe('a flood of outsider pull requests and a Copilot run on its own branch', () => {
+  it("215 of them: the run's own pull request, on the branch the task names, is looked up and lands", async () => {
+    world = await startWorld({ repos: [REPO], agent: 'copilot' })
+    const w = world
+    const n = w.addIssue(REPO, 'Flooded, Copilot', [['run', 'idle']])
+    for (let i = 0; i < 215; i++) {
+      w.forkPullRequest(REPO, n, { author: `drive-by-${i}`, branch: `patch-${i}`, ci: 'red' })
+    }
+    let own: number | null = null
+    const ticks = await tickUntil(w, () => hasEnded(w, REPO, n), {
+      inputs: { 'idle-grace': '2s' },
+      pauseMs: 1000,
+      onTick: () => {
+        const task = w.agentTasks.tasks[0]
+        if (own !== null || !task) return
+        const head = task.headRef
+        const commit = w.store.commit(REPO, head, `Fix #${n}`, 'Copilot')
+        w.store.setCI(REPO, commit.oid, 'green')
+        own = w.store.openPullRequest(REPO, {
+          head,
+          author: 'Copilot',
+          authorAssociation: 'NONE',
+          closes: [n],
+          title: `Fix #${n}`
+        }).number
+        // Newer fork pull requests from a branch of the very same name.
+        for (let i = 0; i < 6; i++) {
+          w.forkPullRequest(REPO, n, { author: `copycat-${i}`, branch: head, ci: 'red' })
+        }
+      }
+    })
+    expect(w.agentTasks.tasks[0]?.headRef).toMatch(/^copilot\//)
+    expect(outcome(w, REPO, n)).toMatchObject({
+      action: 'CLOSE_SUCCESS',
+      reason: 'ci-green',
+      doorbells: ['done']
+    })
+    expect(ticks.decisions.filter((d) => d.includes('ESCALATE'))).toEqual([])
+    const done = w.doorbells.find((d) => d.body.issue === n && d.body.kind === 'done')
+    expect(JSON.stringify(done?.body)).toContain(`/pull/${own}`)
+    expect(w.github.violations).toEqual([])
+  })
+})

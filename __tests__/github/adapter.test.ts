@@ -873,3 +873,60 @@ describe('issueWhereabouts (the sweep of orphaned agents)', () => {
     await expect(adapter.issueWhereabouts(ref(REPO), 1)).rejects.toThrow()
   })
 })
+
+describe('pullRequestsOnBranch', () => {
+  it("reads a branch's own pull requests in the repository (1 point): a fork's on a branch of the same name never", async () => {
+    const store = seedStore([REPO])
+    const { issue } = seedRun(store, REPO)
+    const branch = 'copilot/fix-1'
+    store.commit(REPO, branch, 'the Copilot task', 'Copilot')
+    const own = store.openPullRequest(REPO, {
+      head: branch,
+      author: 'Copilot',
+      closes: [issue.number]
+    })
+    // Newer pull requests from forks, on a branch of the very same name.
+    for (let i = 0; i < 8; i++) {
+      store.openPullRequest(REPO, {
+        head: branch,
+        author: `drive-by-${i}`,
+        closes: [issue.number],
+        headRepository: `drive-by-${i}/widgets`
+      })
+      store.commit(`drive-by-${i}/widgets`, branch, 'spam', `drive-by-${i}`)
+    }
+    // Another branch of the repository itself.
+    store.commit(REPO, 'copilot/fix-2', 'other', 'Copilot')
+    store.openPullRequest(REPO, {
+      head: 'copilot/fix-2',
+      author: 'Copilot',
+      closes: [issue.number]
+    })
+    sandbox = await startGitHub(store)
+    const adapter = adapterFor(sandbox, [REPO])
+    await adapter.readWorld()
+    sandbox.resetCounts()
+    const before = adapter.points?.()?.spent ?? 0
+    const found = await adapter.pullRequestsOnBranch(ref(REPO), branch)
+    expect(
+      found.map((p) => [p.number, p.headRefName, p.isCrossRepository, p.headRepository])
+    ).toEqual([[own.number, branch, false, REPO]])
+    expect(found[0]).toMatchObject({ state: 'OPEN', author: 'Copilot', byViewer: false })
+    expect(sandbox.counts['graphql-read']).toBe(1)
+    expect((adapter.points?.()?.spent ?? 0) - before).toBe(1)
+    // A branch the repository doesn't have: none, no error.
+    expect(await adapter.pullRequestsOnBranch(ref(REPO), 'copilot/gone')).toEqual([])
+    expect(sandbox.violations).toEqual([])
+  })
+
+  it('refuses a repository outside the allowlist before any request', async () => {
+    const store = seedStore([REPO])
+    sandbox = await startGitHub(store)
+    const adapter = adapterFor(sandbox, [REPO])
+    sandbox.resetCounts()
+    await expect(adapter.pullRequestsOnBranch(ref('evil/repo'), 'main')).rejects.toThrow(
+      /refusing to read evil\/repo: it is not in the repos allowlist/
+    )
+    expect(sandbox.counts['graphql-read'] ?? 0).toBe(0)
+  })
+})

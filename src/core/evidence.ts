@@ -196,8 +196,9 @@ export function runWork<P extends PullRequestEvidence, C extends CommitEvidence>
 /**
  * Whether the run's work may be out of view: nothing of the run's was found,
  * and the closing pull requests were cut short, so an own pull request on a
- * branch the adapter can't look up by name (one the agent names, one the
- * loop's identity opened) may be among the unread. "Nothing pushed" must not
+ * branch nobody looked up by name (one the loop's identity opened; one the
+ * agent names, when the watcher's look-up of that branch failed) may be
+ * among the unread. "Nothing pushed" must not
  * be concluded from that: the run waits (its runtime deadline still holds)
  * instead of being handed back as idle without a push.
  */

@@ -38,6 +38,10 @@
  * request budget, no GraphQL points) for the sweep of orphaned agents: a
  * redirect is followed to the issue's new home, and 404/410 are facts, not
  * failures.
+ *
+ * `pullRequestsOnBranch`: the pull requests of one branch of the repository
+ * itself (1 point), which the loop reads for a run whose closing list was cut
+ * while its agent names a branch of its own (Copilot).
  */
 import { z } from 'zod'
 import { decode, MARKER } from '../core/bookkeeping.js'
@@ -400,6 +404,7 @@ export interface GitHubAdapter extends GitHubPort {
   /** The rate limit as last seen in a response, for the log. */
   rateLimit(): { remaining: number; resetAt: string | null } | null
   issueWhereabouts(repo: RepoRef, issue: number): Promise<IssueWhereabouts>
+  pullRequestsOnBranch(repo: RepoRef, branch: string): Promise<PullRequestFact[]>
 }
 
 /** Labels the loop creates when a repository doesn't have them yet. */
@@ -1043,6 +1048,42 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     return { pullRequests: pullRequestsOf(pulls, viewer), pullRequestsComplete: false }
   }
 
+  /** The loop's own login as the last `readWorld` saw it (for `byViewer`). */
+  let lastViewer = ''
+
+  /**
+   * The open and merged pull requests whose head is `branch` in `repo`
+   * itself, newest first (the first five): `OWN_PULLS_QUERY` without the
+   * closer, 1 point. `ref(qualifiedName:)` names a ref of this repository, so
+   * a fork's pull request from a branch of the same name is never among
+   * them; any head elsewhere is dropped besides.
+   */
+  async function pullRequestsOnBranch(repo: RepoRef, branch: string): Promise<PullRequestFact[]> {
+    const r = allowlist.get(repo.key)
+    if (!r) throw new Error(`refusing to read ${repo.fullName}: it is not in the repos allowlist`)
+    const data = await query(
+      reader,
+      OWN_PULLS_QUERY,
+      {
+        owner: r.owner,
+        name: r.name,
+        branch: `refs/heads/${branch}`,
+        closer: 0,
+        withCloser: false
+      },
+      ownPullsSchema
+    )
+    notePoints(data.rateLimit)
+    const nodes = (data.repository?.ref?.associatedPullRequests.nodes ?? []).filter(
+      (p) =>
+        p !== null &&
+        !p.isCrossRepository &&
+        p.headRefName === branch &&
+        p.headRepository?.nameWithOwner.toLowerCase() === r.key
+    )
+    return pullRequestsOf(nodes, lastViewer)
+  }
+
   function pullRequestsOf(nodes: readonly PullNode[], viewer: string): PullRequestFact[] {
     const pulls: PullRequestFact[] = []
     for (const pr of nodes) {
@@ -1443,6 +1484,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
       points.spent = 0
       writePoints = 0
       const { reads, viewer, details } = await readAll()
+      lastViewer = viewer
       await completeRollups(rollupsOf(details))
       const repos: RepoWorld[] = []
       for (const read of reads) {
@@ -1480,6 +1522,7 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     apply,
     points: () => ({ ...points, spent: points.spent + writePoints }),
     findNotice,
+    pullRequestsOnBranch,
     missingLabels(repo: RepoRef): string[] {
       const ids = labelIds.get(repo.key)
       if (!ids) return []

@@ -13,8 +13,8 @@
  *   so the tick can fail the step naming what to grant; it is still thrown to
  *   the run it belongs to.
  *
- * Reads (the agent's `find`, GitHub's `findNotice`) pass through untouched:
- * a dry run may read.
+ * Reads (the agent's `find`, GitHub's `findNotice` and `pullRequestsOnBranch`)
+ * pass through untouched: a dry run may read.
  */
 import type {
   AgentPort,
@@ -26,6 +26,7 @@ import type {
   NoticeQuery,
   Notification,
   NotifierPort,
+  PullRequestFact,
   RunChange,
   ThreadQuery
 } from './ports.js'
@@ -167,6 +168,12 @@ export class Effects {
 
   findNotice(query: NoticeQuery): Promise<boolean> {
     return this.github.findNotice(query)
+  }
+
+  /** The pull requests on a branch of `repo` itself; null when the port can't look them up. */
+  async pullRequestsOnBranch(repo: RepoRef, branch: string): Promise<PullRequestFact[] | null> {
+    if (!this.github.pullRequestsOnBranch) return null
+    return this.github.pullRequestsOnBranch(repo, branch)
   }
 
   find(query: { repo: ThreadQuery['repo']; key: string }): Promise<DispatchedThread | null> {

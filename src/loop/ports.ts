@@ -251,7 +251,8 @@ export interface TrackedIssue {
   /**
    * Open and merged PRs that close this issue, newest first, and the run's
    * own found by their branch (`afk/issue-N` in this repository) when the
-   * closing list was too long to read whole.
+   * closing list was too long to read whole (the watcher adds those of a
+   * branch the agent names: {@link GitHubPort.pullRequestsOnBranch}).
    */
   pullRequests: PullRequestFact[]
   /**
@@ -362,6 +363,14 @@ export interface GitHubPort {
    * answer (a network failure, a 5xx, a rate limit).
    */
   issueWhereabouts?(repo: RepoRef, issue: number): Promise<IssueWhereabouts>
+  /**
+   * The open and merged pull requests whose head is `branch` in `repo`
+   * itself (never a fork's, whatever its branch is called), newest first:
+   * 1 point. Read only for a run whose issue's closing list was cut
+   * (`pullRequestsComplete: false`) while the agent names a branch of its
+   * own (Copilot), once per run per tick. Facts only: evidence decides.
+   */
+  pullRequestsOnBranch?(repo: RepoRef, branch: string): Promise<PullRequestFact[]>
 }
 
 /** The loop's dashboard issue in one repository, as read. */

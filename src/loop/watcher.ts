@@ -10,6 +10,8 @@
  *    in-progress label, an added human label, a trusted author's pull
  *    request). The loop interrupts the agent, says so in the comment, and
  *    rings nothing. Outsiders' pull requests are noted on the row and ignored.
+ *    When they cut the closing list short and the agent names a branch of
+ *    its own (Copilot), that branch's pull requests are read first (once).
  *    Which of these applies — skip, hand back, release, finish, stop, drive —
  *    is one ordered rule table, `core/triage.ts`; this file gathers its facts
  *    and does the I/O of the route it picks.
@@ -39,12 +41,13 @@ import {
   hasLabel,
   ignoredNote,
   ignoredPullRequests,
+  isOwnPullRequest,
   mayHavePushed,
   sameLabel,
   workOutOfView
 } from '../core/evidence.js'
 import { dueChannels, isSettled, openOutboxEntry, recordDelivery } from '../core/outbox.js'
-import { firstTurnPrompt, fixForwardPrompt } from '../core/prompts.js'
+import { firstTurnPrompt, fixForwardPrompt, runBranch } from '../core/prompts.js'
 import { decide } from '../core/state-machine.js'
 import {
   DOORBELL_FOR_ACTION,
@@ -64,6 +67,7 @@ import {
   PermanentDispatchError,
   type AgentSnapshot,
   type Notification,
+  type PullRequestFact,
   type StatusComment,
   type TrackedIssue
 } from './ports.js'
@@ -213,7 +217,8 @@ export class CommentWriter {
  * unexpected failure.
  */
 export async function stepRun(ctx: RunContext): Promise<RunRow> {
-  const { issue, settings } = ctx
+  const { settings } = ctx
+  let issue = ctx.issue
   for (const forged of issue.forgedComments) {
     ctx.warn(
       `${ctx.repo.fullName}#${issue.number}: ignored a comment by @${forged.author ?? 'unknown'} that looks like afk-loop's status comment (${forged.url}); only the loop's own comments carry state.`
@@ -239,6 +244,10 @@ export async function stepRun(ctx: RunContext): Promise<RunRow> {
       })
     : null
   const record = problem ? null : readable
+  if (record) {
+    ctx = await withAgentBranchPullRequests(ctx, record)
+    issue = ctx.issue
+  }
   const evidence = record
     ? {
         run: runEvidence(record, ctx.snapshot),
@@ -308,6 +317,52 @@ export async function stepRun(ctx: RunContext): Promise<RunRow> {
     }
   }
   throw new Error(`triage row ${rule.row} (${rule.route}) without the facts it needs`)
+}
+
+/**
+ * The run's own pull requests on the branch its agent names, merged into the
+ * issue's facts — only when they may be missing from them: the closing list
+ * was cut (`pullRequestsComplete: false`: outsiders can open more than the
+ * adapter reads), the run is still open and delivers by pull request, and
+ * the agent names a branch of its own for the current thread (Copilot picks
+ * its own; the adapter already looked up `afk/issue-N`) on which no pull
+ * request of this repository is in view. One look-up (1 point) per run per
+ * tick, none on a quiet tick; a failed one is warned about, and the run then
+ * waits as `work-out-of-view`. Pull requests the loop's own identity opened
+ * on other branches are not looked up: nothing names their branch.
+ */
+async function withAgentBranchPullRequests(
+  ctx: RunContext,
+  record: RunRecord
+): Promise<RunContext> {
+  const { issue } = ctx
+  const thread = currentThread(record)
+  if (issue.pullRequestsComplete !== false || record.terminal || record.delivery === 'trunk')
+    return ctx
+  const branch = thread ? (ctx.snapshot.branch?.(thread.id) ?? null) : null
+  if (!branch || branch === runBranch(issue.number)) return ctx
+  const inView = issue.pullRequests.some(
+    (p) =>
+      p.headRefName === branch &&
+      isOwnPullRequest(p, { repo: record.repo, issue: issue.number, branches: [branch] })
+  )
+  if (inView) return ctx
+  let found: PullRequestFact[] | null
+  try {
+    found = await ctx.effects.pullRequestsOnBranch(ctx.repo, branch)
+  } catch (error) {
+    ctx.warn(
+      `${ctx.repo.fullName}#${issue.number}: could not read the pull requests of the agent's branch ${branch}: ${errorMessage(error)}`
+    )
+    return ctx
+  }
+  const known = new Set(issue.pullRequests.map((p) => p.number))
+  const added = (found ?? []).filter((p) => !known.has(p.number))
+  if (added.length === 0) return ctx
+  const pullRequests = [...issue.pullRequests, ...added].sort(
+    (a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt)
+  )
+  return { ...ctx, issue: { ...issue, pullRequests } }
 }
 
 /**
