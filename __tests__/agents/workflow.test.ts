@@ -7,6 +7,7 @@ import {
   workflowRunStatus
 } from '../../src/agents/workflow.js'
 import { createOctokit } from '../../src/github/client.js'
+import { UNTRUSTED_TAG, untrustedBlock } from '../../src/core/prompts.js'
 import { runKeyPrefix } from '../../src/core/record-checks.js'
 import { GitHubStore } from '../../sandbox/github/store.js'
 import { startGitHubSandbox } from '../../sandbox/github/server.js'
@@ -176,6 +177,19 @@ describe('workflow dispatch details', () => {
     expect(cut).toMatch(/cut to fit GitHub's workflow_dispatch input limit\.\]$/)
     expect(cut).not.toMatch(/issue|yourself/i)
     expect(fitPrompt('short')).toBe('short')
+  })
+
+  it('cuts an over-long prompt before its untrusted block, which stays whole and closed', () => {
+    const facts = { issue: 7, title: 'Fix it', body: 'b'.repeat(50_000) }
+    const block = untrustedBlock(facts)
+    const prompt = `${'operator instructions '.repeat(2_000)}\n\n${block}`
+    expect(prompt.length).toBeGreaterThan(DISPATCH_INPUTS_LIMIT)
+    const cut = fitPrompt(prompt)
+    expect(cut.length).toBeLessThan(DISPATCH_INPUTS_LIMIT - 500)
+    expect(cut.endsWith(block)).toBe(true)
+    expect(cut.match(new RegExp(`<${UNTRUSTED_TAG} `, 'g'))).toHaveLength(1)
+    expect(cut.match(new RegExp(`</${UNTRUSTED_TAG} `, 'g'))).toHaveLength(1)
+    expect(cut).toContain("cut to fit GitHub's workflow_dispatch input limit.]")
   })
 
   it('finds a run only by its exact name afk <key>: a look-alike never stands for a dispatch', async () => {

@@ -26,6 +26,7 @@
  */
 import type { RepoRef } from '../config.js'
 import { parseAttemptKey } from '../core/orphans.js'
+import { UNTRUSTED_TAG } from '../core/prompts.js'
 import type { ThreadStatus } from '../core/types.js'
 import type {
   AgentPort,
@@ -77,6 +78,16 @@ export function workflowRunStatus(
 export function fitPrompt(prompt: string): string {
   if (prompt.length <= PROMPT_ROOM) return prompt
   const note = `\n\n[afk-loop: this prompt was cut to fit GitHub's workflow_dispatch input limit.]`
+  // The untrusted block comes last and is bounded (the issue text is cut at
+  // BODY_LIMIT inside it): keep it whole, opening to closing line, and cut
+  // the instructions before it, so the block is never left open.
+  const open = prompt.lastIndexOf(`\n<${UNTRUSTED_TAG} `)
+  const blockStart = open > 0 ? prompt.lastIndexOf('\n', open - 1) + 1 : -1
+  if (blockStart > 0) {
+    const block = prompt.slice(blockStart)
+    const room = PROMPT_ROOM - note.length - 2 - block.length
+    if (room > 0) return `${prompt.slice(0, room)}${note}\n\n${block}`
+  }
   return prompt.slice(0, PROMPT_ROOM - note.length) + note
 }
 
