@@ -21,6 +21,30 @@ import {
 } from '../../__fixtures__/github-world.js'
 
 const REPO = 'acme/widgets'
+
+/**
+ * Pull requests from outsiders' forks (`drive-by-<i>/widgets`) that close an
+ * issue, each with a commit on its head: numbered from `from`, on the branch
+ * `branchOf(i)` names.
+ */
+function outsiderForkPulls(
+  store: ReturnType<typeof seedStore>,
+  issue: number,
+  count: number,
+  branchOf: (i: number) => string,
+  from = 0
+): void {
+  for (let i = from; i < from + count; i++) {
+    const fork = `drive-by-${i}/widgets`
+    store.openPullRequest(REPO, {
+      head: branchOf(i),
+      author: `drive-by-${i}`,
+      closes: [issue],
+      headRepository: fork
+    })
+    store.commit(fork, branchOf(i), 'spam', `drive-by-${i}`)
+  }
+}
 let sandbox: GitHubSandbox | null = null
 afterEach(async () => {
   await sandbox?.close()
@@ -160,16 +184,7 @@ describe('readWorld', () => {
   it("reads every closing pull request when outsiders open more than a page: the run's own stays in view (finding 15.2)", async () => {
     const store = seedStore([REPO])
     const { issue } = seedRun(store, REPO)
-    for (let i = 0; i < 30; i++) {
-      const fork = `drive-by-${i}/widgets`
-      store.openPullRequest(REPO, {
-        head: 'afk/issue-1',
-        author: `drive-by-${i}`,
-        closes: [issue.number],
-        headRepository: fork
-      })
-      store.commit(fork, 'afk/issue-1', 'spam', `drive-by-${i}`)
-    }
+    outsiderForkPulls(store, issue.number, 30, () => 'afk/issue-1')
     store.commit(REPO, 'afk/issue-1', 'the run', 'afk-agent')
     const own = store.openPullRequest(REPO, {
       head: 'afk/issue-1',
@@ -188,19 +203,15 @@ describe('readWorld', () => {
   it("past 210 closing pull requests, finds the run's own by its branch and says the list was cut (issue 15)", async () => {
     const store = seedStore([REPO])
     const { issue } = seedRun(store, REPO)
-    const flood = (from: number, count: number) => {
-      for (let i = from; i < from + count; i++) {
-        // Half of them even use the run's branch name, from their fork.
-        const branch = i % 2 ? `patch-${i}` : 'afk/issue-1'
-        store.openPullRequest(REPO, {
-          head: branch,
-          author: `drive-by-${i}`,
-          closes: [issue.number],
-          headRepository: `drive-by-${i}/widgets`
-        })
-        store.commit(`drive-by-${i}/widgets`, branch, 'spam', `drive-by-${i}`)
-      }
-    }
+    // Half of them even use the run's branch name, from their fork.
+    const flood = (from: number, count: number) =>
+      outsiderForkPulls(
+        store,
+        issue.number,
+        count,
+        (i) => (i % 2 ? `patch-${i}` : 'afk/issue-1'),
+        from
+      )
     flood(0, 215)
     store.commit(REPO, 'afk/issue-1', 'the run', 'afk-agent')
     const own = store.openPullRequest(REPO, {
@@ -226,15 +237,7 @@ describe('readWorld', () => {
   it('with at most 210 closing pull requests, reads them all and looks nothing up', async () => {
     const store = seedStore([REPO])
     const { issue } = seedRun(store, REPO)
-    for (let i = 0; i < 209; i++) {
-      store.openPullRequest(REPO, {
-        head: `patch-${i}`,
-        author: `drive-by-${i}`,
-        closes: [issue.number],
-        headRepository: `drive-by-${i}/widgets`
-      })
-      store.commit(`drive-by-${i}/widgets`, `patch-${i}`, 'spam', `drive-by-${i}`)
-    }
+    outsiderForkPulls(store, issue.number, 209, (i) => `patch-${i}`)
     store.commit(REPO, 'afk/issue-1', 'the run', 'afk-agent')
     store.openPullRequest(REPO, {
       head: 'afk/issue-1',
@@ -252,15 +255,7 @@ describe('readWorld', () => {
   it("past 210, reads the pull request that closed the issue by number: a merged run's own is a delivery", async () => {
     const store = seedStore([REPO])
     const { issue } = seedRun(store, REPO)
-    for (let i = 0; i < 220; i++) {
-      store.openPullRequest(REPO, {
-        head: `patch-${i}`,
-        author: `drive-by-${i}`,
-        closes: [issue.number],
-        headRepository: `drive-by-${i}/widgets`
-      })
-      store.commit(`drive-by-${i}/widgets`, `patch-${i}`, 'spam', `drive-by-${i}`)
-    }
+    outsiderForkPulls(store, issue.number, 220, (i) => `patch-${i}`)
     store.commit(REPO, 'feature', 'the run, on a branch the loop opened', 'afk-loop[bot]')
     const own = store.openPullRequest(REPO, {
       head: 'feature',
@@ -886,15 +881,7 @@ describe('pullRequestsOnBranch', () => {
       closes: [issue.number]
     })
     // Newer pull requests from forks, on a branch of the very same name.
-    for (let i = 0; i < 8; i++) {
-      store.openPullRequest(REPO, {
-        head: branch,
-        author: `drive-by-${i}`,
-        closes: [issue.number],
-        headRepository: `drive-by-${i}/widgets`
-      })
-      store.commit(`drive-by-${i}/widgets`, branch, 'spam', `drive-by-${i}`)
-    }
+    outsiderForkPulls(store, issue.number, 8, () => branch)
     // Another branch of the repository itself.
     store.commit(REPO, 'copilot/fix-2', 'other', 'Copilot')
     store.openPullRequest(REPO, {
