@@ -70,6 +70,29 @@ describe('when a human takes over', () => {
   })
 })
 
+describe('the tick report counts interrupts', () => {
+  it.each([
+    ['a backend that sent one', undefined, 1],
+    ['not a backend that sent nothing (Copilot, a finished run)', false, 0]
+  ] as const)('%s', async (_n, answer, counted) => {
+    const world = await claimedRun()
+    world.human.close(REPO, 1)
+    const ports = world.ports()
+    const asked: string[] = []
+    const agent = {
+      ...ports.agent,
+      interrupt: async (query: { threadId: string }) => {
+        asked.push(query.threadId)
+        return answer
+      }
+    }
+    const report = await tick(defaultSettings(), { ...ports, agent })
+    expect(report.rows[0]).toMatchObject({ action: 'RELEASE', reason: 'issue-closed-by-human' })
+    expect(asked).toHaveLength(1)
+    expect(report.counts.interrupts).toBe(counted)
+  })
+})
+
 describe('when the bookkeeping cannot be trusted', () => {
   it('an in-progress issue without a status comment was labelled by a human: handed back', async () => {
     const world = makeWorld()

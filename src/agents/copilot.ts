@@ -284,7 +284,10 @@ export function createCopilotAgent(options: CopilotAgentOptions): AgentPort {
     },
 
     /** GitHub documents no way to stop a task: the loop only stops tracking it. */
-    async interrupt(): Promise<void> {},
+    // GitHub documents no way to stop an agent task: nothing is sent.
+    async interrupt(): Promise<boolean> {
+      return false
+    },
 
     async check(repos: readonly RepoRef[]): Promise<AgentCheck> {
       const results: AgentCheck['repos'] = []

@@ -358,8 +358,8 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
       }
     },
 
-    async interrupt(query: ThreadQuery): Promise<void> {
-      if (!/^\d+$/.test(query.threadId)) return
+    async interrupt(query: ThreadQuery): Promise<boolean> {
+      if (!/^\d+$/.test(query.threadId)) return false
       try {
         // Only a run this loop dispatched is stopped: it must be a run of the
         // agent workflow, named exactly `afk <key>`. Any other run (a deploy,
@@ -371,17 +371,19 @@ export function createWorkflowAgent(options: WorkflowAgentOptions): AgentPort {
         })
         const run = res.data as RunJson
         const want = query.key ? runName(query.key) : null
-        if (want === null || (run.display_title !== want && run.name !== want)) return
-        if (!ofAgentWorkflow(run, file)) return
+        if (want === null || (run.display_title !== want && run.name !== want)) return false
+        if (!ofAgentWorkflow(run, file)) return false
         await writer.request('POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel', {
           owner: query.repo.owner,
           repo: query.repo.name,
           run_id: Number(query.threadId)
         })
+        return true
       } catch (error) {
         // 409: the run already finished; 404: it is gone. Nothing to stop.
         const status = (error as { status?: number }).status
         if (status !== 409 && status !== 404) throw explain(query.repo, error)
+        return false
       }
     }
   }

@@ -196,8 +196,7 @@ export class Effects {
       return
     }
     try {
-      await this.agent.interrupt(query)
-      this.counts.interrupts++
+      if ((await this.agent.interrupt(query)) !== false) this.counts.interrupts++
     } catch (error) {
       this.noteRefusal(query.repo, error)
       throw error

@@ -107,8 +107,13 @@ export interface AgentPort {
   dispatch(request: DispatchRequest): Promise<DispatchedThread>
   /** The thread a dispatch with this key created, if any (crash reconciliation). */
   find(query: { repo: RepoRef; key: string }): Promise<DispatchedThread | null>
-  /** Stop a thread's work (emergency stop, human takeover). */
-  interrupt(query: ThreadQuery): Promise<void>
+  /**
+   * Stop a thread's work (emergency stop, human takeover). Resolves `false`
+   * when nothing was sent: the backend can't stop threads (Copilot), the
+   * thread isn't provably the loop's, or it had already finished; the tick
+   * then doesn't count an interrupt.
+   */
+  interrupt(query: ThreadQuery): Promise<boolean | void>
   /**
    * `mode: check`: reading only, whether the backend answers, accepts the
    * credentials, and could start a run in each repository. Never throws.
