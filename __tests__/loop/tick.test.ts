@@ -804,6 +804,19 @@ describe('an issue transferred out of view mid-run: its orphaned agent is stoppe
     expect(report.orphans?.[0]?.error).toBe('T3 refused thread.turn.interrupt')
   })
 
+  it('an interrupt the backend did not send (the run had finished) is no line and no count', async () => {
+    const { world } = await inFlight()
+    world.transferIssue(REPO, 1, 'elsewhere/private', 7, false)
+    const ports = world.ports()
+    const report = await tick(defaultSettings(), {
+      ...ports,
+      agent: { ...ports.agent, interrupt: async () => false }
+    })
+    expect(world.whereaboutsCalls.length).toBeGreaterThan(0)
+    expect(report.orphans).toEqual([])
+    expect(report.counts.interrupts).toBe(0)
+  })
+
   it('at most 10 issues are checked a tick; the rest on later ticks', async () => {
     const world = makeWorld()
     const settings = defaultSettings({ maxConcurrent: 20, maxConcurrentPerRepo: 20 })

@@ -190,13 +190,16 @@ export class Effects {
     }
   }
 
-  async interrupt(query: ThreadQuery): Promise<void> {
+  /** Whether an interrupt was sent (or, in a dry run, planned). */
+  async interrupt(query: ThreadQuery): Promise<boolean> {
     if (this.dryRun) {
       this.plan.push(`${query.repo.fullName}: interrupt thread ${query.threadId}`)
-      return
+      return true
     }
     try {
-      if ((await this.agent.interrupt(query)) !== false) this.counts.interrupts++
+      const sent = (await this.agent.interrupt(query)) !== false
+      if (sent) this.counts.interrupts++
+      return sent
     } catch (error) {
       this.noteRefusal(query.repo, error)
       throw error

@@ -460,7 +460,8 @@ async function sweepOrphans(input: {
       error: null
     }
     try {
-      await effects.interrupt({ repo, threadId: c.threadId, key: c.key })
+      // Not sent: the run finished meanwhile, or isn't provably the loop's.
+      if (!(await effects.interrupt({ repo, threadId: c.threadId, key: c.key }))) continue
     } catch (error) {
       row.error = errorMessage(error)
     }
