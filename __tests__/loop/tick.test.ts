@@ -434,6 +434,27 @@ describe("when GitHub's points run low", () => {
     expect(world.counts.writes).toBe(before)
     expect(report.writesStopped).toMatch(/points are spent/)
   })
+
+  it('keeps a point for the branch lookup of a run whose pull-request list was cut', async () => {
+    const world = await claimedRun()
+    world.advance()
+    const cut = (ports: ReturnType<typeof withPoints>, complete: boolean) => ({
+      ...ports,
+      github: {
+        ...ports.github,
+        readWorld: async () => {
+          const facts = await ports.github.readWorld()
+          for (const repo of facts.repos)
+            for (const issue of repo.tracked) issue.pullRequestsComplete = complete
+          return facts
+        }
+      }
+    })
+    const whole = await tick(defaultSettings(), cut(withPoints(world, 3), true))
+    expect(whole.writesStopped).toBeNull()
+    const report = await tick(defaultSettings(), cut(withPoints(world, 3), false))
+    expect(report.writesStopped).toMatch(/points are spent \(3 left\)/)
+  })
 })
 
 describe('a shared identity (issue 15, finding 3)', () => {

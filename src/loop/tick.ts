@@ -81,6 +81,11 @@ const UNKNOWN_SNAPSHOT: AgentSnapshot = { status: () => null, error: null }
 
 /** The most points one run's step spends: an intent write, a re-read, a result write. */
 export const RUN_POINTS = 3
+/**
+ * What a run whose closing pull requests could not all be read may spend on
+ * top: the lookup of its agent's branch (see the watcher), 1 point.
+ */
+export const LOOKUP_POINTS = 1
 /** What a claim spends: the claim write, a re-read and the dispatch's result write. */
 export const CLAIM_POINTS = 3
 /** Points always left for the repository's other workflows and the next tick's read. */
@@ -169,7 +174,8 @@ export async function tick(settings: TickSettings, deps: TickDeps): Promise<Tick
       for (const issue of repoWorld.tracked) {
         // Start a run's step only if all of its writes fit: never stop between them.
         const left = pointsLeft()
-        if (!effects.writesStopped && left !== null && left < RUN_POINTS) {
+        const need = RUN_POINTS + (issue.pullRequestsComplete === false ? LOOKUP_POINTS : 0)
+        if (!effects.writesStopped && left !== null && left < need) {
           effects.writesStopped = `GitHub's GraphQL points are spent (${left} left): the remaining runs are driven next tick`
           budgetNote = effects.writesStopped
         }
