@@ -1018,23 +1018,8 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
     if (complete) return { pullRequests: pullRequestsOf(pulls, viewer) }
     const closer = closedByOf(node, viewer)?.closer
     const closerNumber = closer?.kind === 'pull-request' ? closer.number : null
-    const data = await query(
-      reader,
-      OWN_PULLS_QUERY,
-      {
-        owner: repo.owner,
-        name: repo.name,
-        branch: `refs/heads/${runBranch(node.number)}`,
-        closer: closerNumber ?? 0,
-        withCloser: closerNumber !== null
-      },
-      ownPullsSchema
-    )
-    notePoints(data.rateLimit)
-    const found = [
-      ...(data.repository?.ref?.associatedPullRequests.nodes ?? []),
-      data.repository?.closer ?? null
-    ]
+    const own = await branchPulls(repo, runBranch(node.number), closerNumber)
+    const found = [...own.onBranch, own.closer]
     const seen = new Set(pulls.map((p) => p?.number))
     for (const pr of found) {
       if (pr && !seen.has(pr.number)) {
@@ -1053,35 +1038,45 @@ export function createGitHubAdapter(options: GitHubAdapterOptions): GitHubAdapte
 
   /**
    * The open and merged pull requests whose head is `branch` in `repo`
-   * itself, newest first (the first five): `OWN_PULLS_QUERY` without the
-   * closer, 1 point. `ref(qualifiedName:)` names a ref of this repository, so
-   * a fork's pull request from a branch of the same name is never among
-   * them; any head elsewhere is dropped besides.
+   * itself, newest first (the first five), and, when asked, the pull request
+   * numbered `closer`: `OWN_PULLS_QUERY`, 1 point. `ref(qualifiedName:)`
+   * names a ref of this repository, so a fork's pull request from a branch
+   * of the same name is never among them; any head elsewhere is dropped
+   * besides.
    */
-  async function pullRequestsOnBranch(repo: RepoRef, branch: string): Promise<PullRequestFact[]> {
-    const r = allowlist.get(repo.key)
-    if (!r) throw new Error(`refusing to read ${repo.fullName}: it is not in the repos allowlist`)
+  async function branchPulls(
+    repo: RepoRef,
+    branch: string,
+    closer: number | null
+  ): Promise<{ onBranch: PullNode[]; closer: PullNode | null }> {
     const data = await query(
       reader,
       OWN_PULLS_QUERY,
       {
-        owner: r.owner,
-        name: r.name,
+        owner: repo.owner,
+        name: repo.name,
         branch: `refs/heads/${branch}`,
-        closer: 0,
-        withCloser: false
+        closer: closer ?? 0,
+        withCloser: closer !== null
       },
       ownPullsSchema
     )
     notePoints(data.rateLimit)
-    const nodes = (data.repository?.ref?.associatedPullRequests.nodes ?? []).filter(
+    const onBranch = (data.repository?.ref?.associatedPullRequests.nodes ?? []).filter(
       (p) =>
         p !== null &&
         !p.isCrossRepository &&
         p.headRefName === branch &&
-        p.headRepository?.nameWithOwner.toLowerCase() === r.key
+        p.headRepository?.nameWithOwner.toLowerCase() === repo.key
     )
-    return pullRequestsOf(nodes, lastViewer)
+    return { onBranch, closer: data.repository?.closer ?? null }
+  }
+
+  /** A branch's own pull requests (see {@link branchPulls}), for a run whose agent names its branch. */
+  async function pullRequestsOnBranch(repo: RepoRef, branch: string): Promise<PullRequestFact[]> {
+    const r = allowlist.get(repo.key)
+    if (!r) throw new Error(`refusing to read ${repo.fullName}: it is not in the repos allowlist`)
+    return pullRequestsOf((await branchPulls(r, branch, null)).onBranch, lastViewer)
   }
 
   function pullRequestsOf(nodes: readonly PullNode[], viewer: string): PullRequestFact[] {
